@@ -1,0 +1,57 @@
+"""Access rules: roles per section, and every query scoped to the user's agency.
+
+Another agency's id is a 404, never a 403 (SPEC "Domain"): callers fetch rows through
+``get_for_agency`` / ``for_agency`` so a foreign id simply does not exist for them.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from bitnet.models import Role
+
+
+def role_required(*roles: str) -> Callable:
+    """Allow administrators and the given roles; others get 403. Users without an agency too."""
+
+    def decorator(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            user = request.user
+            if user.agency_id is None or not user.has_role(*roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+admin_required = role_required()
+finance_required = role_required(Role.FINANCE)
+payroll_required = role_required(Role.PAYROLL)
+any_role_required = role_required(Role.FINANCE, Role.PAYROLL, Role.USER)
+
+
+def for_agency(queryset: QuerySet, request: HttpRequest, field: str = "agency") -> QuerySet:
+    """The part of ``queryset`` that belongs to the user's agency."""
+    if request.user.agency_id is None:
+        return queryset.none()
+    return queryset.filter(**{field: request.user.agency_id})
+
+
+def get_for_agency(
+    queryset: QuerySet | type[Model], request: HttpRequest, field: str = "agency", **lookup
+) -> Model:
+    """One row of the user's agency, or 404 (also for ids of other agencies)."""
+    if isinstance(queryset, type):
+        queryset = queryset._default_manager.all()
+    if request.user.agency_id is None:
+        raise Http404
+    return get_object_or_404(queryset, **{field: request.user.agency_id}, **lookup)

@@ -1,0 +1,80 @@
+"""Shared fixtures: named personas for permission and isolation tests.
+
+Personas: ``admin_a`` (administrator of agency A), ``finance_a`` (økonomi in A),
+``payroll_a`` (lønn in A), ``user_a`` (plain user in A) and ``admin_b`` (administrator of B).
+"""
+
+import importlib.util
+
+import pytest
+
+from bitnet.models import Role
+from tests.factories import AgencyFactory, OfficeFactory, SubgroupFactory, UserFactory
+
+pytest_plugins = [
+    name
+    for name in ("tests.fixtures.sandbox",)
+    if importlib.util.find_spec(name) is not None
+]
+
+
+@pytest.fixture
+def agency_a(db):
+    return AgencyFactory(name="Hansen Begravelsesbyrå AS")
+
+
+@pytest.fixture
+def agency_b(db):
+    return AgencyFactory(name="Fjordheim Gravferd AS")
+
+
+@pytest.fixture
+def subgroup_a(agency_a):
+    return SubgroupFactory(agency=agency_a, name="Hansen Oslo")
+
+
+@pytest.fixture
+def office_a(subgroup_a):
+    return OfficeFactory(subgroup=subgroup_a, agency=subgroup_a.agency, name="Majorstuen")
+
+
+def _persona(agency, username, role, office=None):
+    return UserFactory(
+        agency=agency, username=username, role=role, office=office, first_name=username.title()
+    )
+
+
+@pytest.fixture
+def admin_a(agency_a, office_a):
+    return _persona(agency_a, "admin_a", Role.ADMINISTRATOR, office_a)
+
+
+@pytest.fixture
+def finance_a(agency_a, office_a):
+    return _persona(agency_a, "finance_a", Role.FINANCE, office_a)
+
+
+@pytest.fixture
+def payroll_a(agency_a, office_a):
+    return _persona(agency_a, "payroll_a", Role.PAYROLL, office_a)
+
+
+@pytest.fixture
+def user_a(agency_a, office_a):
+    return _persona(agency_a, "user_a", Role.USER, office_a)
+
+
+@pytest.fixture
+def admin_b(agency_b):
+    return _persona(agency_b, "admin_b", Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def personas(admin_a, finance_a, payroll_a, user_a, admin_b):
+    return {
+        "admin_a": admin_a,
+        "finance_a": finance_a,
+        "payroll_a": payroll_a,
+        "user_a": user_a,
+        "admin_b": admin_b,
+    }
