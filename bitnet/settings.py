@@ -164,6 +164,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
+CELERY_IMPORTS = ("poweroffice.tasks_payments",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -174,11 +175,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
     "payments-nightly": {
-        "task": "poweroffice.tasks.payments_sync_all",
+        "task": "poweroffice.tasks_payments.payments_sync_all",
         "schedule": crontab(hour=2, minute=0),
     },
     "payments-weekly-full": {
-        "task": "poweroffice.tasks.payments_sync_all",
+        "task": "poweroffice.tasks_payments.payments_sync_all",
         "schedule": crontab(hour=3, minute=0, day_of_week="sunday"),
         "kwargs": {"full": True},
     },

@@ -16,6 +16,9 @@ urlpatterns = [
     path("administrasjon/", include("accounting.urls_admin")),
     path("okonomi/", include("accounting.urls")),
     path("lonn/", include("payroll.urls")),
+    path("", include("payroll.urls_export")),
     path("", include("poweroffice.urls")),
+    path("", include("poweroffice.urls_validation")),
+    path("", include("poweroffice.urls_payments")),
     path("django-admin/", admin.site.urls),
 ]

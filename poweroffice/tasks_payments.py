@@ -1,0 +1,1 @@
+"""Payment check tasks (nightly, incremental; weekly full reconciliation)."""
