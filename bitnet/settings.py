@@ -106,7 +106,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Repeated failed logins are throttled (django-axes): 5 failures lock the username+IP for 15 minutes.
+# Repeated failed logins are throttled (django-axes): 5 failures lock username+IP for 15 min.
 AXES_FAILURE_LIMIT = _env("AXES_FAILURE_LIMIT", env.int, 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -196,7 +196,8 @@ POWEROFFICE_SUBSCRIPTION_KEY = _env(
 )
 if not POWEROFFICE_APPLICATION_KEY or not POWEROFFICE_SUBSCRIPTION_KEY:
     raise ImproperlyConfigured(
-        "POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY must be set when DJANGO_DEBUG is off."
+        "POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY must be set "
+        "when DJANGO_DEBUG is off."
     )
 POWEROFFICE_TIMEOUT = _env("POWEROFFICE_TIMEOUT", env.float, 30.0)
 POWEROFFICE_RATE_LIMIT = _env("POWEROFFICE_RATE_LIMIT", env.float, 10.0)
