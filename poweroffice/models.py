@@ -122,6 +122,10 @@ class ExportAttempt(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What kind of failure (e.g. "transient", "auth", "account_missing"); transient failures are
+    # retried by the task and the sweeper, the others wait for a person to fix the cause.
+    error_kind = models.CharField(max_length=30, blank=True)
+    retryable = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -147,7 +151,11 @@ class ExportBatch(models.Model):
     total = models.PositiveIntegerField(default=0)
     exported = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Touched as the batch task makes progress; a running batch whose heartbeat stops (worker
+    # killed) is picked up again by the export sweeper.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
