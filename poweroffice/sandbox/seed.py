@@ -1,0 +1,431 @@
+"""Seed data of a sandbox client: a typical Norwegian funeral agency in PowerOffice Go.
+
+One module, plain data, so that the demo can mirror it (same VAT codes, accounts, departments,
+employees and pay items on our side). ``build_client_data`` is deterministic: the same id base and
+seed give the same ids, uuids and timestamps.
+"""
+
+import hashlib
+import os
+import uuid
+from decimal import Decimal
+
+DEFAULT_APPLICATION_KEY = "bitnet-dev-application-key"
+DEFAULT_SUBSCRIPTION_KEY = "bitnet-dev-subscription-key"
+
+# Fixed timestamp of everything seeded, so two runs give identical data.
+SEED_TIME = "2024-01-02T08:00:00+00:00"
+
+_NAMESPACE = uuid.UUID("5b1e0f7a-8c3d-4d6e-9f20-7a1b2c3d4e5f")
+
+
+def default_application_key() -> str:
+    return os.environ.get("POWEROFFICE_APPLICATION_KEY") or DEFAULT_APPLICATION_KEY
+
+
+def default_subscription_key() -> str:
+    return os.environ.get("POWEROFFICE_SUBSCRIPTION_KEY") or DEFAULT_SUBSCRIPTION_KEY
+
+
+# Norwegian SAF-T VAT codes as PowerOffice Go lists them.
+# (code, name, description, rate, is_active, valid_from, valid_to, direction)
+# direction: "sales" (outgoing VAT or no VAT on sales), "purchase" (input VAT), "none".
+VAT_CODES = [
+    (
+        "0",
+        "Ingen mva-behandling (anskaffelser)",
+        "Ingen mva",
+        "0",
+        True,
+        "2017-01-01",
+        None,
+        "none",
+    ),
+    ("1", "Inngående mva, høy sats", "Inngående mva", "0.25", True, "2017-01-01", None, "purchase"),
+    ("3", "Utgående mva, høy sats", "Utgående mva", "0.25", True, "2017-01-01", None, "sales"),
+    ("5", "Ingen utgående mva (nullsats)", "Utgående mva", "0", True, "2017-01-01", None, "sales"),
+    (
+        "6",
+        "Omsetning utenfor merverdiavgiftsloven",
+        "Ingen mva",
+        "0",
+        True,
+        "2017-01-01",
+        None,
+        "sales",
+    ),
+    ("7", "Ingen mva-behandling (inntekter)", "Ingen mva", "0", True, "2017-01-01", None, "sales"),
+    (
+        "11",
+        "Inngående mva, middels sats",
+        "Inngående mva",
+        "0.15",
+        True,
+        "2017-01-01",
+        None,
+        "purchase",
+    ),
+    (
+        "12",
+        "Inngående mva, råfisk",
+        "Inngående mva",
+        "0.1111",
+        True,
+        "2017-01-01",
+        None,
+        "purchase",
+    ),
+    (
+        "13",
+        "Inngående mva, lav sats",
+        "Inngående mva",
+        "0.12",
+        True,
+        "2018-01-01",
+        None,
+        "purchase",
+    ),
+    (
+        "14",
+        "Fradrag innførselsmva, høy sats",
+        "Inngående mva",
+        "0.25",
+        True,
+        "2017-01-01",
+        None,
+        "purchase",
+    ),
+    (
+        "15",
+        "Fradrag innførselsmva, middels sats",
+        "Inngående mva",
+        "0.15",
+        True,
+        "2017-01-01",
+        None,
+        "purchase",
+    ),
+    ("31", "Utgående mva, middels sats", "Utgående mva", "0.15", True, "2017-01-01", None, "sales"),
+    ("32", "Utgående mva, råfisk", "Utgående mva", "0.1111", True, "2017-01-01", None, "sales"),
+    ("33", "Utgående mva, lav sats", "Utgående mva", "0.12", True, "2018-01-01", None, "sales"),
+    (
+        "51",
+        "Innenlands omsetning med omvendt avgiftsplikt",
+        "Utgående mva",
+        "0",
+        True,
+        "2017-01-01",
+        None,
+        "sales",
+    ),
+    (
+        "52",
+        "Utførsel av varer og tjenester",
+        "Utgående mva",
+        "0",
+        True,
+        "2017-01-01",
+        None,
+        "sales",
+    ),
+    # The temporary low rate of 2020-2021: expired, listed only with includeExpired=true.
+    (
+        "33",
+        "Utgående mva, lav sats (midlertidig)",
+        "Utgående mva",
+        "0.06",
+        True,
+        "2020-04-01",
+        "2021-09-30",
+        "sales",
+    ),
+    (
+        "81",
+        "Innførsel av varer med fradrag, høy sats",
+        "Inngående mva",
+        "0.25",
+        False,
+        "2017-01-01",
+        None,
+        "purchase",
+    ),
+]
+
+# Chart of accounts (NS 4102) of a funeral agency.
+# (account no, name, type, vat code, vat code locked, active, department required)
+ACCOUNTS = [
+    (1500, "Kundefordringer", "Asset", "0", True, True, False),
+    (1920, "Bank", "Asset", "0", True, True, False),
+    (2400, "Leverandørgjeld", "Liability", "0", True, True, False),
+    (2700, "Utgående merverdiavgift, høy sats", "Liability", "0", True, True, False),
+    (2710, "Inngående merverdiavgift, høy sats", "Liability", "0", True, True, False),
+    (2740, "Oppgjørskonto merverdiavgift", "Liability", "0", True, True, False),
+    (2780, "Påløpt arbeidsgiveravgift", "Liability", "0", True, True, False),
+    (2930, "Skyldig lønn", "Liability", "0", True, True, False),
+    (3000, "Salgsinntekt, avgiftspliktig", "Income", "3", True, True, False),
+    (3010, "Salgsinntekt, avgiftspliktig (utgått)", "Income", "3", True, False, False),
+    (3020, "Salgsinntekt, avgiftspliktig, kister og urner", "Income", "3", False, True, False),
+    (3030, "Salgsinntekt, avgiftspliktig, middels sats", "Income", "31", True, True, False),
+    (3040, "Salgsinntekt, avgiftspliktig, lav sats (transport)", "Income", "33", True, True, False),
+    (3100, "Salgsinntekt, avgiftsfri", "Income", "5", True, True, False),
+    (3200, "Salgsinntekt, utenfor avgiftsområdet", "Income", "6", True, True, False),
+    (3210, "Viderefakturerte utlegg (kirkegård, annonser)", "Income", "6", False, True, False),
+    (3900, "Annen driftsrelatert inntekt", "Income", "3", False, True, True),
+    (4300, "Innkjøp av varer for videresalg", "Expense", "1", False, True, False),
+    (5000, "Lønn til ansatte", "Expense", "0", False, True, False),
+    (5400, "Arbeidsgiveravgift", "Expense", "0", False, True, False),
+    (6300, "Leie lokale", "Expense", "0", False, True, False),
+    (6540, "Inventar", "Expense", "1", False, True, False),
+    (6800, "Kontorrekvisita", "Expense", "1", False, True, False),
+    (7100, "Bilgodtgjørelse, oppgavepliktig", "Expense", "0", True, True, False),
+    (7130, "Reisekostnad, oppgavepliktig", "Expense", "0", False, True, False),
+    (7140, "Reisekostnad, ikke oppgavepliktig", "Expense", "0", False, True, False),
+    (7770, "Bank- og kortgebyrer", "Expense", "0", False, True, False),
+    (8050, "Annen renteinntekt", "Income", "0", False, True, False),
+]
+
+# (code, name, active)
+DEPARTMENTS = [
+    ("1", "Oslo", True),
+    ("2", "Bærum", True),
+    ("3", "Asker", True),
+    ("4", "Drammen", False),
+]
+
+# (number, first name, last name, department code, job title)
+EMPLOYEES = [
+    (1, "Kari", "Nordmann", "1", "Daglig leder"),
+    (2, "Ola", "Hansen", "1", "Gravferdskonsulent"),
+    (3, "Ingrid", "Johansen", "2", "Gravferdskonsulent"),
+    (4, "Per", "Olsen", "2", "Sjåfør"),
+    (5, "Solveig", "Larsen", "3", "Gravferdskonsulent"),
+    (6, "Lars", "Andersen", "3", "Sjåfør"),
+    (7, "Marit", "Pedersen", "1", "Økonomimedarbeider"),
+    (8, "Knut", "Nilsen", "2", "Sjåfør"),
+    (9, "Anne", "Kristiansen", "3", "Gravferdskonsulent"),
+    (10, "Erik", "Jensen", "1", "Lønnsansvarlig"),
+]
+
+# (code, name, processing type, benefit, benefit description, rate, active, account no)
+PAY_ITEMS = [
+    ("1000", "Fastlønn", "FixedSalary", "Cash", "Fastloenn", None, True, 5000),
+    ("1010", "Timelønn", "HourlyWage", "Cash", "Timeloenn", None, True, 5000),
+    (
+        "7100",
+        "Kilometergodtgjørelse",
+        "QuantityAndRate",
+        "ExpenseAllowance",
+        "KilometergodtgjoerelseBil",
+        None,
+        True,
+        7100,
+    ),
+    (
+        "7101",
+        "Passasjertillegg",
+        "QuantityAndRate",
+        "ExpenseAllowance",
+        "KilometergodtgjoerelsePassasjertillegg",
+        None,
+        True,
+        7100,
+    ),
+    (
+        "7102",
+        "Tillegg for tilhenger og utstyr",
+        "QuantityAndRate",
+        "ExpenseAllowance",
+        "KilometergodtgjoerelseBil",
+        None,
+        True,
+        7100,
+    ),
+    ("7140", "Bompenger", "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140),
+    ("7141", "Parkering", "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140),
+    ("7142", "Ferje", "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140),
+    (
+        "7199",
+        "Kilometergodtgjørelse (utgått)",
+        "QuantityAndRate",
+        "ExpenseAllowance",
+        "KilometergodtgjoerelseBil",
+        None,
+        False,
+        7100,
+    ),
+]
+
+# (type, name, from, to, general ledger account no, default)
+NUMBER_SERIES = [
+    ("Customer", "Kunder", 10000, 19999, 1500, True),
+    ("Supplier", "Leverandører", 20000, 29999, 2400, True),
+    ("Employee", "Ansatte", 1, 9999, 2930, True),
+]
+
+COLLECTIONS = (
+    "vatcodes",
+    "accounts",
+    "customers",
+    "products",
+    "departments",
+    "employees",
+    "payitems",
+    "numberseries",
+    "outgoinginvoices",
+    "vouchers",
+    "salarylines",
+)
+
+
+def client_id_base(seed: str) -> int:
+    """A deterministic id base for a client; every id of the client is above it."""
+    digest = int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16)
+    return (digest % 89_000 + 1_000) * 100_000
+
+
+def seeded_uuid(id_base: int, kind: str, key: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{id_base}/{kind}/{key}"))
+
+
+def build_client_data(*, id_base: int) -> tuple[dict[str, dict[str, dict]], int]:
+    """Return (collections, next id) of a freshly seeded client."""
+    next_id = id_base
+    data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
+
+    def new_id() -> int:
+        nonlocal next_id
+        next_id += 1
+        return next_id
+
+    vat_ids: dict[str, int] = {}
+    for code, name, description, rate, active, valid_from, valid_to, direction in VAT_CODES:
+        vat_id = new_id()
+        if valid_to is None:
+            vat_ids[code] = vat_id
+        data["vatcodes"][str(vat_id)] = {
+            "BaseVatCodeId": None,
+            "Code": code,
+            "Description": description,
+            "Id": vat_id,
+            "IsActive": active,
+            "IsCustom": False,
+            "Name": name,
+            "Rate": Decimal(rate),
+            "ValidFrom": valid_from,
+            "ValidTo": valid_to,
+            "VatBasisRatio": None,
+            "VatBasisRatioValidFrom": None,
+            "VatBasisRatios": None,
+            "_direction": direction,
+        }
+
+    account_ids: dict[int, int] = {}
+    for number, name, kind, vat_code, locked, active, department_required in ACCOUNTS:
+        account_id = new_id()
+        account_ids[number] = account_id
+        data["accounts"][str(account_id)] = {
+            "AccountNo": number,
+            "AgricultureDepartment": "None",
+            "CurrencyCode": "NOK",
+            "DepartmentId": None,
+            "GeneralLedgerAccountType": kind,
+            "Id": account_id,
+            "IsActive": active,
+            "IsDepartmentRequired": department_required,
+            "IsProjectRequired": False,
+            "IsVatCodeLocked": locked,
+            "LastChangedDateTimeOffset": SEED_TIME,
+            "Name": name,
+            "VatCodeId": vat_ids[vat_code],
+            "VatReturnSpecification": "None",
+        }
+
+    department_ids: dict[str, int] = {}
+    for code, name, active in DEPARTMENTS:
+        department_id = new_id()
+        department_ids[code] = department_id
+        data["departments"][str(department_id)] = {
+            "Code": code,
+            "CreatedDateTimeOffset": SEED_TIME,
+            "CreatedFromImportJournalId": None,
+            "Id": department_id,
+            "IsActive": active,
+            "LastChangedDateTimeOffset": SEED_TIME,
+            "ManagerEmployeeId": None,
+            "Name": name,
+        }
+
+    for number, first_name, last_name, department_code, job_title in EMPLOYEES:
+        employee_id = new_id()
+        data["employees"][str(employee_id)] = {
+            "ContactCreatedDateTimeOffset": SEED_TIME,
+            "ContactGroupIds": [],
+            "CreatedFromImportJournalId": None,
+            "DateOfBirth": None,
+            "DepartmentId": department_ids[department_code],
+            "EmailAddress": f"{first_name}.{last_name}@eksempel.no".lower(),
+            "EmployeeCreatedDateTimeOffset": SEED_TIME,
+            "EndDate": None,
+            "ExternalImportReference": None,
+            "ExternalNumber": None,
+            "FirstName": first_name,
+            "HiredDate": "2020-01-01",
+            "Id": employee_id,
+            "IsArchived": False,
+            "JobTitle": job_title,
+            "LastChangedDateTimeOffset": SEED_TIME,
+            "LastName": last_name,
+            "MailAddress": None,
+            "ManagerEmployeeId": None,
+            "NationalIdNumber": None,
+            "Number": number,
+            "PhoneNumber": None,
+            "StartDate": "2020-01-01",
+            "SubledgerAccountId": new_id(),
+        }
+
+    for code, name, processing, benefit, description, rate, active, account_no in PAY_ITEMS:
+        pay_item_id = seeded_uuid(id_base, "payitem", code)
+        data["payitems"][pay_item_id] = {
+            "AccountId": account_ids[account_no],
+            "Benefit": benefit,
+            "BenefitDescription": description,
+            "Code": code,
+            "CreatedDateTimeOffset": SEED_TIME,
+            "DeductionPayItemId": None,
+            "EarnedContinentalShelf": None,
+            "EarnedSupportVessel": None,
+            "EarningsCountryCode": None,
+            "EmployerContributionBasis": processing in ("FixedSalary", "HourlyWage"),
+            "FullTaxOnHalfTaxPayrolls": False,
+            "HolidayPayBasis": processing in ("FixedSalary", "HourlyWage"),
+            "Id": pay_item_id,
+            "IncludeInIncomeReport": True,
+            "IsActive": active,
+            "LastChangedDateTimeOffset": SEED_TIME,
+            "Name": name,
+            "OppositeAccountId": account_ids[2930],
+            "PensionBasis": processing in ("FixedSalary", "HourlyWage"),
+            "Percentage": None,
+            "PostingType": "GeneralLedgerAccount",
+            "ProcessingType": processing,
+            "Rate": rate,
+            "TaxCountryCode": None,
+            "TaxDeduction": "TaxTable" if benefit == "Cash" else "NoTax",
+            "TradeUnionBasis": False,
+        }
+
+    for kind, name, low, high, account_no, default in NUMBER_SERIES:
+        series_id = seeded_uuid(id_base, "numberseries", kind)
+        data["numberseries"][series_id] = {
+            "FromInclusive": low,
+            "GeneralLedgerAccountId": account_ids[account_no],
+            "Id": series_id,
+            "IsClientTrust": False,
+            "IsDefault": default,
+            "Name": name,
+            "SubLedgerNumberSeriesType": kind,
+            "ToInclusive": high,
+        }
+
+    return data, next_id
