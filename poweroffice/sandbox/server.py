@@ -1,0 +1,497 @@
+"""The sandbox's HTTP server: PowerOffice Go v2 over real HTTP, on the standard library.
+
+    from poweroffice.sandbox.server import start_sandbox
+    sandbox = start_sandbox(port=0)      # background thread
+    sandbox.url                          # http://127.0.0.1:PORT
+    sandbox.stop()
+
+Paths: ``/OAuth/Token`` and ``/v2/...`` (and the ``/Demo/OAuth/Token``, ``/Demo/v2/...``
+spellings), hooks under ``/_sandbox/``, and a page at ``/`` showing what each client received.
+"""
+
+import base64
+import binascii
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
+
+from . import api, hooks, page
+from .responses import (
+    ApiError,
+    Response,
+    empty_response,
+    json_response,
+    now_iso,
+    problem_response,
+    rate_limited_response,
+)
+from .state import SandboxState
+
+MAX_BODY_BYTES = 40 * 1024 * 1024
+LOGGED_TEXT_BYTES = 256 * 1024
+
+_PREFIX_RE = re.compile(r"^(?P<demo>/demo)?(?P<rest>/.*)$", re.IGNORECASE)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _json_or_none(raw: bytes):
+    try:
+        return json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "PowerOfficeGoSandbox/1.0"
+    timeout = 120
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    def do_HEAD(self):
+        self._handle("HEAD")
+
+    def do_OPTIONS(self):
+        self._handle("OPTIONS")
+
+    @property
+    def state(self) -> SandboxState:
+        return self.server.state
+
+    def log_message(self, format, *args):
+        if getattr(self.server, "verbose", False):
+            sys.stderr.write(f"[sandbox] {self.address_string()} {format % args}\n")
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise _BodyTooLarge
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, method: str, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        body = response.body or b""
+        if response.content_type and body:
+            self.send_header("Content-Type", response.content_type)
+        if response.status not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if method != "HEAD" and body and response.status not in (204, 304):
+            self.wfile.write(body)
+
+    def _drop_connection(self) -> None:
+        """Close the socket without an answer, as a proxy timeout or a crash would."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(2)
+        except OSError:
+            pass
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        parsed = urlsplit(self.path)
+        path = unquote(parsed.path) or "/"
+        pairs = parse_qsl(parsed.query, keep_blank_values=True)
+        try:
+            body = self._read_body()
+        except (_BodyTooLarge, ValueError):
+            self.close_connection = True
+            self._send(
+                method, problem_response(413, "Payload Too Large", "The request body is too large.")
+            )
+            return
+        try:
+            if path in ("/", "/index.html"):
+                if method not in ("GET", "HEAD"):
+                    raise ApiError(405, "Method Not Allowed", "The page is read-only.")
+                html = page.render(self.state).encode()
+                self._send(method, Response(200, html, "text/html; charset=utf-8"))
+                return
+            if path == "/_sandbox" or path.startswith("/_sandbox/"):
+                self._send(method, self._hooks(method, path, pairs, body))
+                return
+        except ApiError as error:
+            self._send(method, error.response(path))
+            return
+        except Exception:  # a bug in the sandbox: say so loudly
+            traceback.print_exc()
+            self._send(
+                method, problem_response(500, "Sandbox error", traceback.format_exc(limit=3))
+            )
+            return
+
+        match = _PREFIX_RE.match(path)
+        rest = match.group("rest")
+        env = "demo" if match.group("demo") else "prod"
+        lowered = rest.lower().rstrip("/")
+        if lowered == "/oauth/token":
+            self._gateway(method, path, "/OAuth/Token", env, pairs, body, token=True)
+        elif lowered == "/v2" or lowered.startswith("/v2/"):
+            self._gateway(method, path, rest[3:] or "/", env, pairs, body, token=False)
+        else:
+            self._send(method, empty_response(404))
+
+    def _hooks(self, method: str, path: str, pairs, body: bytes) -> Response:
+        parsed = None
+        if body.strip():
+            parsed = _json_or_none(body)
+            if parsed is None:
+                raise ApiError(400, "Sandbox hook error", "The hook body must be JSON.")
+        return hooks.handle(self.state, method, path.rstrip("/"), dict(pairs), parsed)
+
+    # -- the PowerOffice side ----------------------------------------------------------------
+
+    def _gateway(self, method, path, route, env, pairs, body, *, token: bool) -> None:
+        state = self.state
+        started = time.monotonic()
+        subscription_key = self.headers.get("Ocp-Apim-Subscription-Key")
+        client = self._peek_client(token)
+        entry = {
+            "time": now_iso(),
+            "method": method,
+            "path": path,
+            "route": route,
+            "env": env,
+            "query": dict(pairs),
+            "status": None,
+            "client_id": client and client["client_id"],
+            "client_name": client and client["name"],
+            "body": self._logged_body(body, token),
+            "body_text": None,
+            "response": None,
+            "fault": None,
+        }
+        if not token and body and len(body) <= LOGGED_TEXT_BYTES and entry["body"] is not None:
+            content_type = (self.headers.get("Content-Type") or "").lower()
+            if "json" in content_type:
+                entry["body_text"] = body.decode("utf-8", "replace")
+        try:
+            latency = state.config["latency_ms"]
+            if latency:
+                time.sleep(latency / 1000)
+            client_id = client and client["client_id"]
+            fault = state.match_fault(
+                method=method, route=route, client_id=client_id, when="before"
+            )
+            response = None
+            if fault:
+                entry["fault"] = {"id": fault["id"], "action": fault["action"], "when": "before"}
+                if fault["action"] == "close":
+                    self._drop_connection()
+                    return
+                if fault["action"] == "delay":
+                    time.sleep(fault["delay_ms"] / 1000)
+                else:
+                    response = _fault_response(fault)
+            if response is None:
+                retry = state.rate_hit(subscription_key or "")
+                if retry:
+                    response = rate_limited_response(retry)
+                else:
+                    response = self._process(
+                        method, path, route, env, pairs, body, token, subscription_key
+                    )
+                after = state.match_fault(
+                    method=method, route=route, client_id=client_id, when="after"
+                )
+                if after:
+                    entry["fault"] = {"id": after["id"], "action": after["action"], "when": "after"}
+                    if after["action"] == "close":
+                        entry["status"] = response.status
+                        self._drop_connection()
+                        return
+                    if after["action"] == "delay":
+                        time.sleep(after["delay_ms"] / 1000)
+                    else:
+                        response = _fault_response(after)
+            entry["status"] = response.status
+            if method != "GET" or response.status >= 400:
+                entry["response"] = response.payload
+            try:
+                self._send(method, response)
+            except OSError:
+                entry["fault"] = entry["fault"] or {"action": "client went away"}
+        finally:
+            entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+            state.log_request(entry)
+
+    def _peek_client(self, token: bool) -> dict | None:
+        """The client a request is for, before judging its credentials (for the log and faults)."""
+        authorization = self.headers.get("Authorization") or ""
+        scheme, _, value = authorization.partition(" ")
+        if token and scheme.lower() == "basic":
+            keys = _basic_keys(value.strip())
+            return self.state.clients.get(keys[1]) if keys else None
+        if not token and scheme.lower() == "bearer":
+            return self.state.token_client(value.strip())
+        return None
+
+    def _logged_body(self, body: bytes, token: bool):
+        if not body:
+            return None
+        content_type = (self.headers.get("Content-Type") or "").lower()
+        if token:
+            form = parse_qs(body.decode("latin-1"))
+            return {"grant_type": (form.get("grant_type") or [None])[0]}
+        if content_type.startswith("multipart/"):
+            return {"multipart": True, "size": len(body)}
+        return _json_or_none(body)
+
+    def _process(self, method, path, route, env, pairs, body, token, subscription_key) -> Response:
+        try:
+            if token:
+                return self._token(method, env, body, subscription_key)
+            return self._api(method, path, route, env, pairs, body, subscription_key)
+        except ApiError as error:
+            return error.response(path)
+        except Exception:
+            traceback.print_exc()
+            return problem_response(500, "Sandbox error", traceback.format_exc(limit=3))
+
+    def _token(self, method, env, body, subscription_key) -> Response:
+        if method != "POST":
+            return json_response(
+                405, {"error": "invalid_request", "error_description": "Use POST."}
+            )
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return json_response(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "The token request must be "
+                    "application/x-www-form-urlencoded.",
+                },
+            )
+        form = parse_qs(body.decode("latin-1"), keep_blank_values=True)
+        if form.get("grant_type") != ["client_credentials"]:
+            return json_response(
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant_type must be client_credentials.",
+                },
+            )
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        keys = _basic_keys(value.strip()) if scheme.lower() == "basic" else None
+        with self.state.lock:
+            client = self.state.clients.get(keys[1]) if keys else None
+            if (
+                client is None
+                or client["application_key"] != keys[0]
+                or not subscription_key
+                or client["subscription_key"] != subscription_key
+            ):
+                return json_response(
+                    400,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "Client integration not found. Check the "
+                        "application key, the client key (Basic authorization) and the "
+                        "Ocp-Apim-Subscription-Key header.",
+                    },
+                )
+            access_token, lifetime = self.state.issue_token(
+                client, subscription_key=subscription_key, env=env
+            )
+        return json_response(
+            200,
+            {"access_token": access_token, "token_type": "bearer", "expires_in": lifetime},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+    def _api(self, method, path, route, env, pairs, body, subscription_key) -> Response:
+        state = self.state
+        with state.lock:
+            handler, params, privileges = api.resolve(method, route)
+            scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+            bearer = value.strip() if scheme.lower() == "bearer" else None
+            if not subscription_key or not bearer:
+                return empty_response(401, headers={"WWW-Authenticate": "Bearer"})
+            client, token = state.authenticate(bearer, subscription_key, env)
+            if client is None:
+                description = {
+                    "expired": "The token expired",
+                    "revoked": "The token was revoked",
+                }.get(token, "The token is invalid")
+                return empty_response(
+                    401,
+                    headers={
+                        "WWW-Authenticate": (
+                            f'Bearer error="invalid_token", error_description="{description}"'
+                        )
+                    },
+                )
+            valid = SandboxState.valid_privileges(client)
+            if privileges and not any(p in valid for p in privileges):
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f"The integration does not have the privilege {' or '.join(privileges)} on "
+                    "this client "
+                    f"(active subscriptions: {', '.join(client['subscriptions']) or 'none'}).",
+                )
+            ctx = api.Ctx(
+                state=state,
+                client=client,
+                token=token,
+                method=method,
+                route=route,
+                params=params,
+                pairs=pairs,
+                headers=self.headers,
+                body=body,
+                instance=path.rstrip("/"),
+            )
+            response = handler(ctx)
+            if method != "GET" and response.status < 400:
+                state.save()
+            return response
+
+
+def _basic_keys(value: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    application_key, sep, client_key = decoded.partition(":")
+    return (application_key, client_key) if sep else None
+
+
+def _fault_response(fault: dict) -> Response:
+    status = int(fault["status"])
+    if status == 429:
+        response = rate_limited_response(1)
+    elif isinstance(fault.get("body"), dict | list):
+        response = json_response(status, fault["body"])
+    elif isinstance(fault.get("body"), str):
+        response = Response(status, fault["body"].encode(), "text/plain; charset=utf-8")
+    elif status >= 500:
+        response = json_response(
+            status,
+            {
+                "statusCode": status,
+                "message": "The service is temporarily unavailable (injected fault).",
+            },
+        )
+    else:
+        response = empty_response(status)
+    return response
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, state: SandboxState, *, verbose: bool = False):
+        super().__init__(address, SandboxHandler)
+        self.state = state
+        self.verbose = verbose
+
+
+@dataclass
+class SandboxHandle:
+    url: str
+    state: SandboxState
+    server: SandboxServer
+    thread: threading.Thread
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/v2"
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/OAuth/Token"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+        self.state.save()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def make_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    rate_limit: float = 10,
+    latency_ms: int = 0,
+    token_lifetime: int = 1200,
+    state_file: str | None = None,
+    verbose: bool = False,
+) -> SandboxServer:
+    state = SandboxState(
+        rate_limit=rate_limit,
+        latency_ms=latency_ms,
+        token_lifetime=token_lifetime,
+        state_file=state_file,
+    )
+    return SandboxServer((host, port), state, verbose=verbose)
+
+
+def server_url(server: SandboxServer) -> str:
+    host, port = server.server_address[:2]
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def start_sandbox(**options) -> SandboxHandle:
+    """Start the sandbox in a daemon thread; ``port=0`` picks a free port."""
+    server = make_server(**options)
+    thread = threading.Thread(target=server.serve_forever, name="poweroffice-sandbox", daemon=True)
+    thread.start()
+    return SandboxHandle(url=server_url(server), state=server.state, server=server, thread=thread)
