@@ -1,0 +1,435 @@
+"""Forms of the finance pages: invoice filters, new invoice with lines, credit note, customers."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from accounting.models import (
+    Article,
+    Customer,
+    CustomerKind,
+    ExportStatus,
+    InvoiceKind,
+    PaymentStatus,
+)
+from accounting.money import is_valid_org_number
+from bitnet.models import Office, Subgroup
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# "Ukjent" is the empty string in PaymentStatus; the filter needs its own value for it.
+PAYMENT_UNKNOWN = "unknown"
+
+
+class AmountField(forms.DecimalField):
+    """A decimal typed the Norwegian way: "1 250,50" as well as "1250.50"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+            value = value.replace("\u2212", "-")  # a typographic minus pasted from elsewhere
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError("Skriv et tall, f.eks. 1250,50.", code="invalid") from None
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return f"{value:f}".replace(".", ",")
+        return value
+
+    def widget_attrs(self, widget):
+        # No min/max/step attributes on a text input.
+        return {}
+
+
+class InvoiceFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Søk",
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Nummer, kunde eller KID"}),
+    )
+    subgroup = forms.ModelChoiceField(
+        label="Undergruppe", queryset=Subgroup.objects.none(), required=False, empty_label="Alle"
+    )
+    office = forms.ModelChoiceField(
+        label="Byrå", queryset=Office.objects.none(), required=False, empty_label="Alle"
+    )
+    kind = forms.ChoiceField(
+        label="Type", required=False, choices=[("", "Alle"), *InvoiceKind.choices]
+    )
+    export_status = forms.ChoiceField(
+        label="Eksportstatus", required=False, choices=[("", "Alle"), *ExportStatus.choices]
+    )
+    payment_status = forms.ChoiceField(
+        label="Betalingsstatus",
+        required=False,
+        choices=[
+            ("", "Alle"),
+            *[(v or PAYMENT_UNKNOWN, label) for v, label in PaymentStatus.choices],
+        ],
+    )
+    date_from = forms.DateField(label="Fra dato", required=False, widget=DATE_WIDGET)
+    date_to = forms.DateField(label="Til dato", required=False, widget=DATE_WIDGET)
+
+    def __init__(self, *args, subgroups: QuerySet, offices: QuerySet, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subgroup"].queryset = subgroups
+        self.fields["office"].queryset = offices
+
+    def clean(self):
+        data = super().clean()
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            # The period is dropped as a whole, so the list stays as it was.
+            self.add_error("date_from", "Fra dato kan ikke være etter til dato.")
+            data.pop("date_to", None)
+        return data
+
+    def filters(self) -> dict:
+        """Selector arguments from the valid fields; an invalid field filters nothing."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        payment = data.get("payment_status") or None
+        if payment == PAYMENT_UNKNOWN:
+            payment = ""
+        return {
+            "search": data.get("q") or "",
+            "subgroup_id": data["subgroup"].pk if data.get("subgroup") else None,
+            "office_id": data["office"].pk if data.get("office") else None,
+            "kind": data.get("kind") or "",
+            "export_status": data.get("export_status") or "",
+            "payment_status": payment,
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }
+
+
+class CustomerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Customer) -> str:
+        return f"{obj.number} – {obj.name}"
+
+
+class OfficeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Office) -> str:
+        return f"{obj.name} ({obj.subgroup.name})"
+
+
+class InvoiceForm(forms.Form):
+    office = OfficeChoiceField(
+        label="Byrå",
+        queryset=Office.objects.none(),
+        empty_label=None,
+        error_messages={"required": "Velg et byrå.", "invalid_choice": "Velg et byrå fra listen."},
+    )
+    customer = CustomerChoiceField(
+        label="Kunde",
+        queryset=Customer.objects.none(),
+        empty_label="Velg kunde …",
+        error_messages={
+            "required": "Velg en kunde.",
+            "invalid_choice": "Velg en kunde fra listen.",
+        },
+    )
+    invoice_date = forms.DateField(label="Fakturadato", widget=DATE_WIDGET)
+    due_date = forms.DateField(
+        label="Forfallsdato",
+        required=False,
+        widget=DATE_WIDGET,
+        help_text="Tom: fakturadato pluss undergruppens betalingsfrist.",
+    )
+    our_reference = forms.CharField(label="Vår referanse", required=False, max_length=200)
+    their_reference = forms.CharField(label="Deres referanse", required=False, max_length=200)
+    deceased_name = forms.CharField(label="Avdøde", required=False, max_length=200)
+    note = forms.CharField(
+        label="Merknad", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, offices: QuerySet, customers: QuerySet, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = offices.select_related("subgroup")
+        self.fields["customer"].queryset = customers.select_related("subgroup")
+
+    def clean(self):
+        data = super().clean()
+        office, customer = data.get("office"), data.get("customer")
+        if office and customer and customer.subgroup_id != office.subgroup_id:
+            self.add_error(
+                "customer",
+                f"Kunden hører til undergruppen {customer.subgroup.name}, men byrået "
+                f"{office.name} hører til {office.subgroup.name}. Velg en kunde i byråets "
+                "undergruppe.",
+            )
+        invoice_date, due_date = data.get("invoice_date"), data.get("due_date")
+        if invoice_date and due_date and due_date < invoice_date:
+            self.add_error("due_date", "Forfallsdato kan ikke være før fakturadato.")
+        if office and invoice_date and not due_date and "due_date" not in self.errors:
+            data["due_date"] = invoice_date + dt.timedelta(days=office.subgroup.payment_terms_days)
+        return data
+
+
+class ArticleChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Article) -> str:
+        return obj.name
+
+
+class InvoiceLineForm(forms.Form):
+    article = ArticleChoiceField(
+        label="Vare",
+        queryset=Article.objects.none(),
+        empty_label="Velg vare …",
+        widget=forms.Select(attrs={"aria-label": "Vare"}),
+        error_messages={"required": "Velg en vare.", "invalid_choice": "Velg en vare fra listen."},
+    )
+    description = forms.CharField(
+        label="Beskrivelse",
+        required=False,
+        max_length=300,
+        help_text="Tom: varens navn.",
+        widget=forms.TextInput(attrs={"placeholder": "Varens navn", "aria-label": "Beskrivelse"}),
+    )
+    quantity = AmountField(
+        label="Antall",
+        max_digits=12,
+        decimal_places=3,
+        initial=Decimal("1"),
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "class": "num", "aria-label": "Antall"}
+        ),
+    )
+    unit_price = AmountField(
+        label="Pris eks. mva",
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="Tom: varens pris.",
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "decimal",
+                "class": "num",
+                "aria-label": "Pris eks. mva",
+                "placeholder": "Varens pris",
+            }
+        ),
+    )
+
+    def __init__(self, *args, articles: QuerySet, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["article"].queryset = articles
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data["quantity"]
+        if quantity is not None and quantity <= 0:
+            # Negative quantities only exist on credit notes (made by "Krediter").
+            raise ValidationError("Antall må være større enn 0 på en faktura.")
+        return quantity
+
+    def clean_unit_price(self):
+        price = self.cleaned_data["unit_price"]
+        if price is not None and price < 0:
+            raise ValidationError("Prisen kan ikke være negativ.")
+        return price
+
+
+class BaseInvoiceLineFormSet(forms.BaseFormSet):
+    def __init__(self, *args, articles: QuerySet, **kwargs):
+        self.articles = articles
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {"articles": self.articles}
+
+    def clean(self):
+        if any(self.errors):
+            return
+        filled = [
+            form for form in self.forms if form.has_changed() and not self._should_delete_form(form)
+        ]
+        if not filled:
+            raise ValidationError("En faktura må ha minst én linje.", code="too_few_forms")
+
+    def line_data(self) -> list[dict]:
+        return [
+            form.cleaned_data
+            for form in self.forms
+            if form.has_changed() and not self._should_delete_form(form)
+        ]
+
+
+InvoiceLineFormSet = forms.formset_factory(
+    InvoiceLineForm, formset=BaseInvoiceLineFormSet, extra=1, can_delete=True
+)
+
+
+class CreditNoteForm(forms.Form):
+    invoice_date = forms.DateField(label="Dato for kreditnota", widget=DATE_WIDGET)
+    note = forms.CharField(
+        label="Merknad",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Tom: «Kreditering av faktura <nummer>».",
+    )
+
+
+class CustomerFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Søk",
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Navn, kundenr., org.nr. eller sted"}
+        ),
+    )
+    subgroup = forms.ModelChoiceField(
+        label="Undergruppe", queryset=Subgroup.objects.none(), required=False, empty_label="Alle"
+    )
+    kind = forms.ChoiceField(
+        label="Type", required=False, choices=[("", "Alle"), *CustomerKind.choices]
+    )
+
+    def __init__(self, *args, subgroups: QuerySet, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subgroup"].queryset = subgroups
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return {
+            "search": data.get("q") or "",
+            "subgroup_id": data["subgroup"].pk if data.get("subgroup") else None,
+            "kind": data.get("kind") or "",
+        }
+
+
+class CustomerForm(forms.Form):
+    """Create or edit a customer. On edit, subgroup and number are fixed: invoices and KIDs
+    already carry them."""
+
+    kind = forms.ChoiceField(
+        label="Type", choices=CustomerKind.choices, widget=forms.RadioSelect, initial="person"
+    )
+    subgroup = forms.ModelChoiceField(
+        label="Undergruppe", queryset=Subgroup.objects.none(), empty_label=None
+    )
+    number = forms.IntegerField(
+        label="Kundenummer",
+        required=False,
+        min_value=1,
+        help_text="Tom: neste ledige nummer i undergruppens serie.",
+    )
+    name = forms.CharField(label="Navn", required=False, max_length=200)
+    deceased_name = forms.CharField(
+        label="Avdødes navn",
+        required=False,
+        max_length=180,
+        help_text="Kunden får navnet «Dødsbo etter <avdødes navn>».",
+    )
+    org_number = forms.CharField(label="Organisasjonsnummer", required=False, max_length=20)
+    email = forms.EmailField(label="E-post", required=False)
+    phone = forms.CharField(label="Telefon", required=False, max_length=30)
+    address = forms.CharField(label="Adresse", required=False, max_length=200)
+    postal_code = forms.CharField(
+        label="Postnummer",
+        required=False,
+        max_length=4,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "maxlength": "4", "pattern": "[0-9]{4}"}
+        ),
+    )
+    city = forms.CharField(label="Poststed", required=False, max_length=100)
+
+    def __init__(self, *args, subgroups: QuerySet, instance: Customer | None = None, **kwargs):
+        self.instance = instance
+        if instance is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "kind": instance.kind,
+                    "subgroup": instance.subgroup_id,
+                    "number": instance.number,
+                    "name": instance.name,
+                    "deceased_name": instance.deceased_name,
+                    "org_number": instance.org_number,
+                    "email": instance.email,
+                    "phone": instance.phone,
+                    "address": instance.address,
+                    "postal_code": instance.postal_code,
+                    "city": instance.city,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["subgroup"].queryset = subgroups
+        if subgroups.count() == 1 and instance is None:
+            self.fields["subgroup"].initial = subgroups.first().pk
+        if instance is not None:
+            for name in ("subgroup", "number"):
+                self.fields[name].disabled = True
+                self.fields[name].required = False
+            self.fields["number"].help_text = "Kundenummeret kan ikke endres."
+
+    def clean_org_number(self) -> str:
+        value = "".join(self.cleaned_data["org_number"].split())
+        if value and not is_valid_org_number(value):
+            raise ValidationError("Ugyldig organisasjonsnummer.")
+        return value
+
+    def clean_postal_code(self) -> str:
+        value = self.cleaned_data["postal_code"].strip()
+        if value and not (len(value) == 4 and value.isdigit()):
+            raise ValidationError("Postnummer må være fire siffer.")
+        return value
+
+    def clean_number(self):
+        number = self.cleaned_data.get("number")
+        subgroup = self.cleaned_data.get("subgroup")
+        if self.instance is not None or number is None or subgroup is None:
+            return number
+        if not subgroup.customer_series_start <= number <= subgroup.customer_series_end:
+            raise ValidationError(
+                f"Kundenummeret må ligge i serien {subgroup.customer_series_start}"
+                f"–{subgroup.customer_series_end}."
+            )
+        if Customer.objects.filter(subgroup=subgroup, number=number).exists():
+            raise ValidationError(f"Kundenummer {number} er allerede i bruk.")
+        return number
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        name = (data.get("name") or "").strip()
+        deceased = (data.get("deceased_name") or "").strip()
+        if kind == CustomerKind.ESTATE:
+            if not deceased:
+                self.add_error("deceased_name", "Skriv avdødes navn for et dødsbo.")
+            else:
+                data["name"] = f"Dødsbo etter {deceased}"
+        else:
+            data["deceased_name"] = ""
+            if not name:
+                self.add_error("name", "Skriv kundens navn.")
+        if (
+            kind == CustomerKind.COMPANY
+            and not data.get("org_number")
+            and ("org_number" not in self.errors)
+        ):
+            self.add_error("org_number", "Organisasjonsnummer er påkrevd for en bedrift.")
+        return data
+
+    @property
+    def customer_fields(self) -> dict:
+        """The cleaned values a customer is written from (service keyword arguments)."""
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "name": data["name"],
+            "deceased_name": data.get("deceased_name", ""),
+            "org_number": data.get("org_number", ""),
+            "email": data.get("email", ""),
+            "phone": data.get("phone", ""),
+            "address": data.get("address", ""),
+            "postal_code": data.get("postal_code", ""),
+            "city": data.get("city", ""),
+        }
