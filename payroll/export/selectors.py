@@ -256,7 +256,7 @@ def trip_sums(*, log_ids: Iterable[int], groups: list[LineGroup], by: str = "log
         Trip.objects.filter(log_id__in=list(log_ids))
         .annotate(year=ExtractYear("date"))
         .values(by, "year")
-        .annotate(trips=Count("id"), km=Sum("km"), **annotations)
+        .annotate(**annotations, n_trips=Count("id"), sum_km=Sum("km"))
         .order_by(by, "year")
     )
 
@@ -405,8 +405,8 @@ def drivinglog_summaries(
     summaries: dict[int, LogSummary] = {}
     for row in trip_sums(log_ids=log_ids, groups=[], by="log_id"):
         summary = summaries.setdefault(row["log_id"], LogSummary())
-        summary.trips += row["trips"]
-        summary.km += row["km"] or ZERO
+        summary.trips += row["n_trips"]
+        summary.km += row["sum_km"] or ZERO
         summary.passenger_km += row[f"k_{ReimbursementKind.PASSENGER}_q"] or ZERO
         rate_row = rates.get(row["year"])
         for kind, spec in KINDS.items():
