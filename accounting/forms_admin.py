@@ -20,6 +20,31 @@ PRICE_NEGATIVE = "Prisen kan ikke være negativ."
 RATE_MESSAGE = "Satsen må være et tall mellom 0 og 100."
 
 
+class NorwegianDecimalField(forms.DecimalField):
+    """A decimal typed the Norwegian way ("1 250,50"), also "1250.50", whatever language the
+    browser asks for: parsing must not depend on the active locale (in English "1250,50" would
+    read as 125050)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        for space in (" ", "\xa0", "\u202f", "\u2009"):
+            text = text.replace(space, "")
+        if "," in text and "." in text:  # "1.250,50": the dots group thousands
+            text = text.replace(".", "")
+        return super().to_python(text.replace(",", "."))
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return format(value, "f").replace(".", ",")
+        return value
+
+
 def _vat_codes_for(agency: Agency, current_id: int | None):
     """The agency's active VAT codes, plus the one already chosen even if inactive."""
     return (
@@ -76,13 +101,11 @@ class AccountForm(_AgencyForm):
 
 
 class ArticleForm(_AgencyForm):
-    price = forms.DecimalField(
+    price = NorwegianDecimalField(
         label="Pris eks. mva",
         max_digits=14,
         decimal_places=2,
         min_value=Decimal("0"),
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text="Prisen i Bitnet brukes alltid ved eksport, uansett pris i PowerOffice.",
         error_messages={
             "required": "Skriv inn en pris.",
@@ -142,14 +165,12 @@ class VatCodeForm(_AgencyForm):
         max_length=10,
         help_text="SAF-T-koden, samme som i PowerOffice (f.eks. 3 = 25 %, 5 = fritatt).",
     )
-    rate = forms.DecimalField(
+    rate = NorwegianDecimalField(
         label="Sats (%)",
         max_digits=5,
         decimal_places=2,
         min_value=Decimal("0"),
         max_value=Decimal("100"),
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text="Må være lik satsen i PowerOffice.",
         error_messages={
             "required": "Skriv inn en sats.",

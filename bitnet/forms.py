@@ -114,9 +114,9 @@ class _UserFormBase(forms.ModelForm):
     def _check_password_pair(self, first: str, second: str, *, required: bool) -> str | None:
         p1 = self.cleaned_data.get(first) or ""
         p2 = self.cleaned_data.get(second) or ""
+        if required and (first in self.errors or second in self.errors):
+            return None  # "Skriv inn et passord." / "Gjenta passordet." already stand there
         if not p1 and not p2:
-            if required:
-                self.add_error(first, "Skriv inn et passord.")
             return None
         if p1 != p2:
             self.add_error(second, "Passordene er ikke like.")
@@ -141,14 +141,14 @@ class UserCreateForm(_UserFormBase):
         label="Passord",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        required=False,
+        error_messages={"required": "Skriv inn et passord."},
         help_text="Minst 8 tegn, ikke et vanlig passord og ikke likt brukernavnet.",
     )
     password2 = forms.CharField(
         label="Gjenta passord",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        required=False,
+        error_messages={"required": "Gjenta passordet."},
     )
 
     class Meta(_UserFormBase.Meta):

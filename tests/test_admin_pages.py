@@ -730,6 +730,28 @@ def test_article_create_and_edit(admin_client, data_a, agency_a):
     assert not article.is_active
 
 
+@pytest.mark.parametrize("typed", ["1250,5", "1 250,50", "1\xa0250,50", "1.250,50", "1250.50"])
+def test_article_price_is_read_the_norwegian_way_in_any_browser_language(
+    client, admin_a, data_a, agency_a, typed
+):
+    client.force_login(admin_a)
+    for language in ("nb", "en-US"):  # the browser's language must not change the amount
+        name = f"Urne {language} {typed}"
+        response = client.post(
+            "/administrasjon/varer/ny/",
+            _article_post(data_a, price=typed, name=name),
+            headers={"accept-language": language},
+        )
+        assert response.status_code == 302
+        assert Article.objects.get(agency=agency_a, name=name).price == Decimal("1250.50")
+
+
+def test_article_form_shows_price_with_decimal_comma(admin_client, data_a):
+    article = data_a["article"]
+    html = admin_client.get(f"/administrasjon/varer/{article.pk}/").content.decode()
+    assert 'value="12500,00"' in html
+
+
 @pytest.mark.parametrize(
     ("price", "message"),
     [
