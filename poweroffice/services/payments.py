@@ -599,15 +599,19 @@ def payments_overview(*, agency: Agency, runs_per_subgroup: int = 10) -> list[Su
         c.subgroup_id: c for c in Connection.objects.filter(subgroup__in=[s.pk for s in subgroups])
     }
     stale_before = timezone.now() - STALE_AFTER
-    overview = []
+    items: list[SubgroupPayments] = []
     for subgroup in subgroups:
-        runs = list(PaymentSyncRun.objects.filter(subgroup=subgroup)[:runs_per_subgroup])
+        runs = list(
+            PaymentSyncRun.objects.filter(subgroup=subgroup).order_by("-started_at", "-id")[
+                :runs_per_subgroup
+            ]
+        )
         running = next(
             (r for r in runs if r.finished_at is None and r.started_at >= stale_before), None
         )
         finished = [r for r in runs if r.finished_at is not None and r.success is not None]
         last_failure = finished[0] if finished and finished[0].success is False else None
-        overview.append(
+        items.append(
             SubgroupPayments(
                 subgroup=subgroup,
                 connection=connections.get(subgroup.pk),
@@ -616,4 +620,5 @@ def payments_overview(*, agency: Agency, runs_per_subgroup: int = 10) -> list[Su
                 last_failure=last_failure,
             )
         )
-    return overview
+    # Connected subgroups first, then by name.
+    return sorted(items, key=lambda i: (not i.connected, i.subgroup.name))
