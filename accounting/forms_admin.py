@@ -66,7 +66,7 @@ class AccountForm(_AgencyForm):
         min_value=1000,
         max_value=9999,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 4}),
-        help_text="Fire siffer, det samme nummeret som i kontoplanen i PowerOffice.",
+        help_text="Fire siffer, som i PowerOffice.",
         error_messages={
             "invalid": ACCOUNT_NUMBER_MESSAGE,
             "min_value": ACCOUNT_NUMBER_MESSAGE,
