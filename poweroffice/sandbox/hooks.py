@@ -223,7 +223,7 @@ def _requests(state: SandboxState, query: dict[str, str]) -> list[dict]:
     if query.get("client_id"):
         entries = [e for e in entries if e["client_id"] == query["client_id"]]
     if query.get("client"):
-        entries = [e for e in entries if e["client_name"] == query["client"]]
+        entries = [e for e in entries if e["client"] == query["client"]]
     if query.get("status"):
         entries = [e for e in entries if str(e["status"]) == query["status"]]
     return [dict(e) for e in entries]
@@ -288,6 +288,9 @@ def _clients(state: SandboxState, method: str, parts: list[str], body) -> Respon
                 raise bad(
                     f"Unknown subscription '{subscription}'; known: {', '.join(SUBSCRIPTIONS)}."
                 )
+        for privilege in body.get("privileges") or []:
+            if privilege not in ALL_PRIVILEGES:
+                raise bad(f"Unknown privilege '{privilege}'.")
         client = state.create_client(**body)
         return json_response(201, client_summary(client))
 

@@ -7,8 +7,8 @@ from .values import format_datetime, to_number
 def serialize(record: dict | None, dto: str, **derived) -> dict | None:
     """The DTO for a stored record; ``derived`` supplies read-only values computed from others.
 
-    Internal keys (``_...``) never leave the sandbox. An enum with no value is left out rather
-    than sent as null, since the schema's enum types are not nullable.
+    Internal keys (``_...``) never leave the sandbox. An enum or a nested object with no value
+    is left out rather than sent as null: the schema's ``$ref`` properties are not nullable.
     """
     if record is None:
         return None
@@ -17,7 +17,7 @@ def serialize(record: dict | None, dto: str, **derived) -> dict | None:
     for name, (kind, _flags, _max) in FIELDS[dto].items():
         value = values.get(name)
         if value is None:
-            if kind.startswith("enum:"):
+            if kind.startswith(("enum:", "obj:")):
                 continue
             out[name] = None
             continue

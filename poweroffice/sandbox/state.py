@@ -92,6 +92,7 @@ class SandboxState:
         self._rate: dict[str, deque] = {}
         self._rate_lock = threading.Lock()
         self.state_file = state_file
+        self._save_timer: threading.Timer | None = None
         if state_file and os.path.exists(state_file):
             self.load()
 
@@ -312,17 +313,31 @@ class SandboxState:
     # -- persistence -------------------------------------------------------------------------
 
     def save(self) -> None:
+        """Persist soon: at most one write per half second, however many changes."""
         if not self.state_file:
             return
         with self.lock:
+            if self._save_timer is None:
+                self._save_timer = threading.Timer(0.5, self.flush)
+                self._save_timer.daemon = True
+                self._save_timer.start()
+
+    def flush(self) -> None:
+        """Persist now (also at shutdown)."""
+        if not self.state_file:
+            return
+        with self.lock:
+            if self._save_timer is not None:
+                self._save_timer.cancel()
+                self._save_timer = None
             payload = json.dumps(
                 {"version": 1, "clients": self.clients}, default=_json_default, ensure_ascii=False
             )
-        directory = os.path.dirname(os.path.abspath(self.state_file))
-        fd, tmp = tempfile.mkstemp(prefix=".sandbox-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(payload)
-        os.replace(tmp, self.state_file)
+            directory = os.path.dirname(os.path.abspath(self.state_file))
+            fd, tmp = tempfile.mkstemp(prefix=".sandbox-", dir=directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+            os.replace(tmp, self.state_file)
 
     def load(self) -> None:
         with open(self.state_file, encoding="utf-8") as fh:

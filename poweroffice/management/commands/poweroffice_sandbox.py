@@ -51,4 +51,4 @@ class Command(BaseCommand):
             pass
         finally:
             server.server_close()
-            server.state.save()
+            server.state.flush()
