@@ -1,0 +1,153 @@
+"""Reads for Økonomi > Ikke eksporterte fakturaer and the export progress (SPEC Part A, item 8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from accounting.models import ExportStatus, Invoice
+from poweroffice.models import Connection, ExportAttempt, ExportBatch
+
+# How many attempts each row shows when expanded (the newest first).
+ATTEMPTS_SHOWN = 10
+
+
+def not_exported_invoices(*, agency_id: int, hidden: bool = False) -> QuerySet[Invoice]:
+    """Invoices of subgroups using PowerOffice that are not (yet) in PowerOffice."""
+    return (
+        Invoice.objects.filter(
+            agency_id=agency_id,
+            subgroup__poweroffice_connection__enabled=True,
+            export_hidden=hidden,
+        )
+        .exclude(export_status=ExportStatus.EXPORTED)
+        .select_related("customer", "subgroup", "office", "export_hidden_by")
+        .prefetch_related(
+            Prefetch(
+                "export_attempts_log",
+                queryset=ExportAttempt.objects.select_related("user").order_by(
+                    "-started_at", "-id"
+                ),
+                to_attr="attempts",
+            )
+        )
+        .order_by("invoice_date", "number", "pk")
+    )
+
+
+def not_exported_counts(*, agency_id: int) -> dict[str, int]:
+    base = Invoice.objects.filter(
+        agency_id=agency_id, subgroup__poweroffice_connection__enabled=True
+    ).exclude(export_status=ExportStatus.EXPORTED)
+    visible = Q(export_hidden=False)
+    return base.aggregate(
+        total=Count("pk", filter=visible),
+        failed=Count("pk", filter=visible & Q(export_status=ExportStatus.FAILED)),
+        held=Count("pk", filter=visible & Q(export_status=ExportStatus.HELD)),
+        waiting=Count(
+            "pk",
+            filter=visible & Q(export_status__in=[ExportStatus.PENDING, ExportStatus.EXPORTING]),
+        ),
+        never=Count("pk", filter=visible & Q(export_status=ExportStatus.NOT_EXPORTED)),
+        hidden=Count("pk", filter=Q(export_hidden=True)),
+    )
+
+
+def connections_by_subgroup(*, agency_id: int) -> dict[int, Connection]:
+    return {
+        c.subgroup_id: c
+        for c in Connection.objects.filter(subgroup__agency_id=agency_id).select_related("subgroup")
+    }
+
+
+@dataclass(frozen=True)
+class Reason:
+    title: str
+    detail: str = ""
+    tone: str = ""  # "", "red", "amber", "blue"
+
+
+def export_reason(invoice: Invoice, connection: Connection | None) -> Reason:
+    """Why the invoice is on the list, in words a finance person understands."""
+    status = invoice.export_status
+    if status == ExportStatus.FAILED:
+        return Reason("PowerOffice avviste eksporten", invoice.export_error, "red")
+    if status == ExportStatus.HELD:
+        return Reason("Holdt tilbake", invoice.export_error, "amber")
+    if status == ExportStatus.PENDING:
+        return Reason("Venter på eksport", "Står i kø for eksport til PowerOffice.", "blue")
+    if status == ExportStatus.EXPORTING:
+        return Reason("Eksporteres nå", "", "blue")
+    if connection is not None and not connection.has_client_key:
+        return Reason(
+            "Ikke forsøkt",
+            "Undergruppen har ingen klientnøkkel – legg den inn under Administrasjon > Datadeling.",
+        )
+    if connection is not None and not connection.auto_export:
+        return Reason("Ikke forsøkt", "Automatisk eksport er slått av for undergruppen.")
+    return Reason("Ikke forsøkt", "Fakturaen er ikke forsøkt eksportert ennå.")
+
+
+def exportable_ids(*, agency_id: int) -> list[int]:
+    """What "Eksporter alle" takes: every visible, not exported invoice that is not in flight, of
+    subgroups with PowerOffice switched on and a client key."""
+    return list(
+        Invoice.objects.filter(
+            agency_id=agency_id,
+            subgroup__poweroffice_connection__enabled=True,
+            export_hidden=False,
+            export_status__in=[
+                ExportStatus.NOT_EXPORTED,
+                ExportStatus.PENDING,
+                ExportStatus.FAILED,
+                ExportStatus.HELD,
+            ],
+        )
+        .exclude(subgroup__poweroffice_connection__client_key_encrypted="")
+        .order_by("subgroup_id", "number")
+        .values_list("pk", flat=True)
+    )
+
+
+def active_batch(*, agency_id: int) -> ExportBatch | None:
+    return (
+        ExportBatch.objects.filter(
+            agency_id=agency_id,
+            status__in=[ExportBatch.Status.QUEUED, ExportBatch.Status.RUNNING],
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def export_batch_progress(batch: ExportBatch) -> dict:
+    """The small JSON the page polls for its progress bar."""
+    done = batch.exported + batch.failed + batch.skipped
+    total = batch.total
+    finished = batch.status in (ExportBatch.Status.DONE, ExportBatch.Status.FAILED)
+    percent = 100 if finished or not total else min(100, round(100 * done / total))
+    if batch.status == ExportBatch.Status.QUEUED:
+        text = "Eksporten står i kø …"
+    elif batch.status == ExportBatch.Status.RUNNING:
+        text = f"Eksporterer … {done} av {total} ferdig"
+    elif batch.status == ExportBatch.Status.FAILED:
+        text = f"Eksporten stoppet: {batch.error}"
+    else:
+        text = f"Ferdig: {batch.exported} av {total} eksportert"
+        if batch.failed:
+            text += f", {batch.failed} feilet"
+        if batch.skipped:
+            text += f", {batch.skipped} hoppet over"
+    return {
+        "id": batch.pk,
+        "status": batch.status,
+        "finished": finished,
+        "total": total,
+        "done": done,
+        "exported": batch.exported,
+        "failed": batch.failed,
+        "skipped": batch.skipped,
+        "percent": percent,
+        "text": text,
+    }
