@@ -1,0 +1,117 @@
+"""Typed errors raised by the PowerOffice Go client.
+
+Every error carries the HTTP status (None when no answer came back), PowerOffice's problem-details
+``title`` and ``detail``, the parsed body and whether retrying the same call later can help.
+Messages are built from those fields only, never from request headers, so they never contain an
+application key, client key, subscription key or token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PowerOfficeError(Exception):
+    """Base class: any failed call to PowerOffice Go."""
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        detail: str | None = None,
+        body: Any = None,
+        retryable: bool | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.body = body
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.method = method
+        self.path = path
+        self.message = message or self._compose()
+        super().__init__(self.message)
+
+    def _compose(self) -> str:
+        parts = []
+        if self.method and self.path:
+            parts.append(f"{self.method} {self.path}")
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        text = ": ".join(p for p in (self.title, self.detail) if p)
+        if text:
+            parts.append(text)
+        return " - ".join(parts) or self.__class__.__name__
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class TransientError(PowerOfficeError):
+    """Connection error, timeout, 429 or 5xx: the same call may succeed later."""
+
+    default_retryable = True
+    # True when the request provably never reached PowerOffice (connection refused, connect
+    # timeout): sending it again cannot create a duplicate.
+    never_left = False
+
+
+class RateLimitedError(TransientError):
+    """429 Too Many Requests, still throttled after the client's own retries."""
+
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InvalidClientError(PowerOfficeError):
+    """The token endpoint refused the keys (400 ``invalid_client``): wrong or revoked client key."""
+
+
+class AuthenticationError(PowerOfficeError):
+    """401 even after renewing the token once (or the token endpoint refused the request)."""
+
+
+class ForbiddenError(PowerOfficeError):
+    """403: the integration lacks a privilege or the client lacks the module."""
+
+
+class NotFoundError(PowerOfficeError):
+    """404: the object, or an object it refers to (e.g. a department code), does not exist."""
+
+
+class ConflictError(PowerOfficeError):
+    """409: the object is in use or locked (e.g. a salary line in a payroll run)."""
+
+
+class ValidationError(PowerOfficeError):
+    """400: PowerOffice rejected the request body or a filter."""
+
+
+class InvalidDocumentError(ValidationError):
+    """Voucher documentation refused before sending: not a PDF, or larger than 30 MB."""
+
+
+def error_class_for_status(status: int) -> type[PowerOfficeError]:
+    if status == 429:
+        return RateLimitedError
+    if status >= 500 or status == 408:
+        return TransientError
+    return {
+        400: ValidationError,
+        401: AuthenticationError,
+        403: ForbiddenError,
+        404: NotFoundError,
+        409: ConflictError,
+    }.get(status, PowerOfficeError)
