@@ -325,7 +325,6 @@ class CustomerForm(forms.Form):
         label="Avdødes navn",
         required=False,
         max_length=180,
-        help_text="Kunden får navnet «Dødsbo etter <avdødes navn>».",
     )
     org_number = forms.CharField(label="Organisasjonsnummer", required=False, max_length=20)
     email = forms.EmailField(label="E-post", required=False)
@@ -362,8 +361,13 @@ class CustomerForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         self.fields["subgroup"].queryset = subgroups
-        if subgroups.count() == 1 and instance is None:
-            self.fields["subgroup"].initial = subgroups.first().pk
+        self.series = {
+            str(sg.pk): f"{sg.customer_series_start}–{sg.customer_series_end}" for sg in subgroups
+        }
+        if len(self.series) == 1 and instance is None:
+            (pk, series), *_ = self.series.items()
+            self.fields["subgroup"].initial = int(pk)
+            self.fields["number"].help_text = f"Tom: neste ledige nummer i serien {series}."
         if instance is not None:
             for name in ("subgroup", "number"):
                 self.fields[name].disabled = True

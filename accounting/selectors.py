@@ -91,9 +91,18 @@ def invoice_detail(*, invoices: QuerySet[Invoice], invoice_id: int) -> Invoice:
     ).get(pk=invoice_id)
 
 
+def quantity_shown(quantity: Decimal) -> Decimal:
+    """A quantity without trailing zeros (2.500 -> 2.5, 150.000 -> 150), for display."""
+    if quantity == quantity.to_integral_value():
+        return quantity.quantize(Decimal(1))
+    return quantity.normalize()
+
+
 def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
     """Lines, totals per VAT code, credit notes and export attempts of one invoice."""
     lines = list(invoice.lines.select_related("article", "vat_code").order_by("position"))
+    for line in lines:
+        line.quantity_shown = quantity_shown(line.quantity)
     vat_totals = totals_per_vat_code(
         (
             line.vat_code.code,

@@ -225,7 +225,7 @@ def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
         amounts = line_amounts(
             quantity=-line.quantity, unit_price=line.unit_price, vat_rate=line.vat_rate
         )
-        preview.append((line, -line.quantity, amounts))
+        preview.append((line, selectors.quantity_shown(-line.quantity), amounts))
     vat_totals = totals_per_vat_code(
         (line.vat_code.code, line.vat_rate, amounts) for line, _, amounts in preview
     )
