@@ -1404,6 +1404,10 @@ def _check_voucher(ctx: Ctx, body: dict, problems: Problems) -> dict:
             else:
                 if not vat.get("IsActive"):
                     problems.add(f"{prefix}VatId", f"VAT code {vat['Code']} is not active.")
+                if vat.get("Rate") is None:
+                    problems.add(
+                        f"{prefix}VatId", f"VAT code {vat['Code']} has no rate on the client."
+                    )
                 valid_from = (
                     parse_date(str(vat.get("ValidFrom"))[:10]) if vat.get("ValidFrom") else None
                 )

@@ -213,6 +213,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             content_type = (self.headers.get("Content-Type") or "").lower()
             if "json" in content_type:
                 entry["body_text"] = body.decode("utf-8", "replace")
+        logged = False
         try:
             latency = state.config["latency_ms"]
             if latency:
@@ -225,6 +226,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if fault:
                 entry["fault"] = {"id": fault["id"], "action": fault["action"], "when": "before"}
                 if fault["action"] == "close":
+                    logged = self._log(entry, started)
                     self._drop_connection()
                     return
                 if fault["action"] == "delay":
@@ -246,6 +248,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     entry["fault"] = {"id": after["id"], "action": after["action"], "when": "after"}
                     if after["action"] == "close":
                         entry["status"] = response.status
+                        logged = self._log(entry, started)
                         self._drop_connection()
                         return
                     if after["action"] == "delay":
@@ -255,13 +258,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             entry["status"] = response.status
             if method != "GET" or response.status >= 400:
                 entry["response"] = response.payload
+            # Logged before the answer leaves, so a client that reads the log right after its
+            # answer finds the call there.
+            logged = self._log(entry, started)
             try:
                 self._send(method, response)
             except OSError:
                 entry["fault"] = entry["fault"] or {"action": "client went away"}
         finally:
-            entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
-            state.log_request(entry)
+            if not logged:
+                self._log(entry, started)
+
+    def _log(self, entry: dict, started: float) -> bool:
+        entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+        self.state.log_request(entry)
+        return True
 
     def _peek_client(self, token: bool) -> dict | None:
         """The client a request is for, before judging its credentials (for the log and faults)."""
