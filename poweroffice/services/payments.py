@@ -44,6 +44,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -74,7 +75,7 @@ STALE_AFTER = dt.timedelta(hours=1)
 # most this many characters (URLs stay far below common 8 KB limits).
 INVOICE_NO_GAP = 50
 INVOICE_NOS_MAX_CHARS = 1800
-BULK_BATCH = 1000
+BULK_BATCH = 2000  # rows per UPDATE statement (5 parameters each)
 
 # What "unpaid" means on our side: not yet observed, unpaid or partly paid.
 OPEN_STATUSES = (PaymentStatus.UNKNOWN, PaymentStatus.UNPAID, PaymentStatus.PARTLY_PAID)
@@ -206,10 +207,11 @@ def payments_apply(
 ) -> ApplyResult:
     """Record one page of ``OutgoingInvoiceDto`` rows on our exported invoices.
 
-    Two queries whatever the page size (plus one UPDATE per ``BULK_BATCH`` rows): the matching
-    invoices are read under ``select_for_update`` in id order (no deadlock between two writers),
-    then bulk-updated in the same transaction, so a concurrent writer can never slip between our
-    compare and our set.
+    A bounded number of queries whatever the page size: the matching invoices are read under
+    ``select_for_update`` in id order (no deadlock between two writers) and written in the same
+    transaction, so a concurrent writer can never slip between our compare and our set. Invoices
+    whose state did not change get one plain UPDATE of ``payment_checked_at``; changed ones one
+    UPDATE per ``BULK_BATCH`` rows.
     """
     observations = [observation_from_row(row) for row in rows if isinstance(row, dict)]
     result = ApplyResult()
@@ -253,12 +255,52 @@ def payments_apply(
                     invoice.balance = obs.balance
                     invoice.balance_changed_at = obs.changed_at
             invoice.payment_checked_at = checked_at
-        if touched:
-            Invoice.objects.bulk_update(touched.values(), PAYMENT_FIELDS, batch_size=BULK_BATCH)
+        changed = [i for pk, i in touched.items() if _state(i) != before[pk]]
+        unchanged = [pk for pk, i in touched.items() if _state(i) == before[pk]]
+        if unchanged:
+            Invoice.objects.filter(pk__in=unchanged).update(payment_checked_at=checked_at)
+        if changed:
+            _write_payment_state(changed)
     result.checked = len(touched)
-    result.changed = sum(1 for pk, i in touched.items() if _state(i) != before[pk])
+    result.changed = len(changed)
     result.matched_ids = set(touched)
     return result
+
+
+def _write_payment_state(invoices: list[Invoice]) -> None:
+    """Write the payment fields of many invoices in few statements.
+
+    Django's bulk_update builds one CASE per field and row in Python, which takes seconds for a
+    few thousand rows; on PostgreSQL one ``UPDATE ... FROM (VALUES ...)`` per batch does the same
+    in milliseconds.
+    """
+    if db_connection.vendor != "postgresql":
+        Invoice.objects.bulk_update(invoices, PAYMENT_FIELDS, batch_size=BULK_BATCH)
+        return
+    qn = db_connection.ops.quote_name
+    column = {name: qn(Invoice._meta.get_field(name).column) for name in PAYMENT_FIELDS}
+    row_sql = "(%s::bigint, %s::varchar, %s::numeric, %s::timestamptz, %s::timestamptz)"
+    with db_connection.cursor() as cursor:
+        for start in range(0, len(invoices), BULK_BATCH):
+            batch = invoices[start : start + BULK_BATCH]
+            params: list[Any] = []
+            for i in batch:
+                params += [
+                    i.pk,
+                    i.payment_status,
+                    i.balance,
+                    i.balance_changed_at,
+                    i.payment_checked_at,
+                ]
+            cursor.execute(
+                f"UPDATE {qn(Invoice._meta.db_table)} AS i SET "
+                f"{column['payment_status']} = v.status, {column['balance']} = v.balance, "
+                f"{column['balance_changed_at']} = v.changed_at, "
+                f"{column['payment_checked_at']} = v.checked_at "
+                f"FROM (VALUES {', '.join([row_sql] * len(batch))}) "
+                "AS v(id, status, balance, changed_at, checked_at) WHERE i.id = v.id",
+                params,
+            )
 
 
 # --- claiming a run ------------------------------------------------------------------------------
