@@ -269,3 +269,10 @@ def test_subgroup_switched_off_or_without_key_fails_with_a_reason(po, subgroup_a
     run = payments_sync(subgroup=subgroup_a)
     assert run.error == "Undergruppen har ingen klientnøkkel – legg den inn under Datadeling."
     assert run.requests == 0
+
+
+def test_unreadable_stored_key_fails_with_a_reason(po, subgroup_a):
+    Connection.objects.filter(subgroup=subgroup_a).update(client_key_encrypted="gAAAAA-garbage")
+    run = payments_sync(subgroup=subgroup_a)
+    assert run.success is False
+    assert run.error.startswith("Den lagrede klientnøkkelen kan ikke leses")

@@ -53,6 +53,7 @@ from django.utils.dateparse import parse_datetime
 from accounting.models import ExportStatus, Invoice, PaymentStatus
 from bitnet.models import Agency, Subgroup
 from poweroffice.client import PowerOfficeClient
+from poweroffice.crypto import SecretUnreadable
 from poweroffice.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -358,6 +359,11 @@ def payments_error_message(error: BaseException) -> str:
     """Why a subgroup's check failed, in Norwegian, for its administrators (never a key)."""
     if isinstance(error, NotConnected):
         return "Undergruppen har ingen klientnøkkel – legg den inn under Datadeling."
+    if isinstance(error, SecretUnreadable):
+        return (
+            "Den lagrede klientnøkkelen kan ikke leses (krypteringsnøkkelen er byttet) – legg "
+            "inn klientnøkkelen på nytt under Datadeling."
+        )
     if isinstance(error, InvalidClientError):
         return "Klientnøkkelen er ugyldig – legg inn en ny under Datadeling."
     if isinstance(error, AuthenticationError):
@@ -484,7 +490,7 @@ def payments_run(*, run: PaymentSyncRun) -> PaymentSyncRun:
         return run  # closed meanwhile (stale, or redelivered after it finished)
     started = timezone.now()
     clock = time.monotonic()
-    connection = Connection.objects.select_related("subgroup").get(subgroup_id=run.subgroup_id)
+    connection, _ = Connection.objects.get_or_create(subgroup_id=run.subgroup_id)
     watermark = connection.payments_watermark
     if run.mode == PaymentSyncRun.Mode.INCREMENTAL and watermark is None:
         # No watermark yet: nothing tells us what changed, so read everything once.
@@ -512,7 +518,7 @@ def payments_run(*, run: PaymentSyncRun) -> PaymentSyncRun:
             message = "PowerOffice som regnskapssystem er ikke slått på under Datadeling."
         else:
             message = payments_error_message(exc)
-        if isinstance(exc, (PowerOfficeError, NotConnected)):
+        if isinstance(exc, (PowerOfficeError, NotConnected, SecretUnreadable)):
             logger.warning("Payment check failed for subgroup %s: %s", run.subgroup_id, exc)
         else:
             logger.exception("Payment check crashed for subgroup %s", run.subgroup_id)
