@@ -681,6 +681,16 @@ def _summary(groups: list[dict]) -> dict[str, int]:
     }
 
 
+def _group(key: str, title: str, findings: list[Finding]) -> dict[str, Any]:
+    return {
+        "key": key,
+        "title": title,
+        "errors": sum(1 for f in findings if f.severity == ERROR),
+        "warnings": sum(1 for f in findings if f.severity == WARNING),
+        "findings": _sorted(findings),
+    }
+
+
 def chart_result(
     *, chart: OurChart, po_accounts: list[dict], po_vat_codes: list[dict], today: dt.date
 ) -> dict[str, Any]:
@@ -691,9 +701,9 @@ def chart_result(
     )
     vat_findings = compare_vat_codes(vat_codes=chart.vat_codes, vat_index=vat_index, today=today)
     groups = [
-        {"key": "accounts", "title": "Kontoer", "findings": _sorted(account_findings)},
-        {"key": "articles", "title": "Varer", "findings": _sorted(article_findings)},
-        {"key": "vat_codes", "title": "MVA-koder", "findings": _sorted(vat_findings)},
+        _group("accounts", "Kontoer", account_findings),
+        _group("articles", "Varer", article_findings),
+        _group("vat_codes", "MVA-koder", vat_findings),
     ]
     summary = _summary(groups)
     summary.update(
@@ -969,6 +979,7 @@ def _customer_series_check(*, subgroup: Subgroup, client: PowerOfficeClient) -> 
     allowed = ", ".join(
         f"{_range(low, high)}" + (f" («{name}»)" if name else "") for low, high, name in ranges
     )
+    allowed_plain = " eller ".join(_range(low, high) for low, high, _ in ranges)
     ours_low, ours_high = subgroup.customer_series_start, subgroup.customer_series_end
     inside = Q()
     for low, high, _ in ranges:
@@ -978,12 +989,11 @@ def _customer_series_check(*, subgroup: Subgroup, client: PowerOfficeClient) -> 
     outside_count = outside_qs.count() if len(outside) > MAX_LISTED else len(outside)
     series_fits = any(low <= ours_low and ours_high <= high for low, high, _ in ranges)
 
-    details = [f"Tillatt i PowerOffice: {allowed}."]
     problems: list[str] = []
     if not series_fits:
         problems.append(
             f"Kundenummerserien i Bitnet ({_range(ours_low, ours_high)}) går utenfor "
-            f"PowerOffice' kundenummerserie ({allowed})."
+            f"PowerOffice' kundenummerserie {allowed}."
         )
     if outside:
         listed = ", ".join(str(n) for n in outside[:MAX_LISTED])
@@ -999,11 +1009,10 @@ def _customer_series_check(*, subgroup: Subgroup, client: PowerOfficeClient) -> 
             title,
             ERROR,
             " ".join(problems)
-            + f" Endre kundenummerserien i Bitnet til innenfor {allowed}, eller utvid "
-            "kundenummerserien i PowerOffice.",
+            + f" Endre kundenummerserien i Bitnet slik at den ligger innenfor {allowed_plain}, "
+            "eller utvid kundenummerserien i PowerOffice.",
             link=URL_SUBGROUPS,
             link_label="Endre nummerserien",
-            details=details,
         )
     return _check(
         "customer_series",
@@ -1054,15 +1063,23 @@ def _group_item(
         parts.append(f"{len(errors)} feil")
     if warnings:
         parts.append(f"{len(warnings)} avvik å se på")
-    first = (errors or warnings)[0]["message"]
+    counts = " og ".join(parts)
+    ordered = errors + warnings
+    if len(ordered) == 1:
+        message, details = f"{counts}: {ordered[0]['message']}", []
+    else:
+        message = f"{counts}."
+        details = [f["message"] for f in ordered[:MAX_LISTED]]
+        if len(ordered) > MAX_LISTED:
+            details.append(f"… og {len(ordered) - MAX_LISTED} til.")
     return _check(
         key,
         title,
         ERROR if errors else WARNING,
-        f"{' og '.join(parts).capitalize()}. {first}",
+        message,
         link=link,
         link_label=link_label,
-        details=[f["message"] for f in (errors + warnings)[:MAX_LISTED]],
+        details=details,
     )
 
 
