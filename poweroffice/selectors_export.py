@@ -72,7 +72,7 @@ def export_reason(invoice: Invoice, connection: Connection | None) -> Reason:
     """Why the invoice is on the list, in words a finance person understands."""
     status = invoice.export_status
     if status == ExportStatus.FAILED:
-        return Reason("PowerOffice avviste eksporten", invoice.export_error, "red")
+        return Reason("Eksporten feilet", invoice.export_error, "red")
     if status == ExportStatus.HELD:
         return Reason("Holdt tilbake", invoice.export_error, "amber")
     if status == ExportStatus.PENDING:
@@ -86,7 +86,10 @@ def export_reason(invoice: Invoice, connection: Connection | None) -> Reason:
         )
     if connection is not None and not connection.auto_export:
         return Reason("Ikke forsøkt", "Automatisk eksport er slått av for undergruppen.")
-    return Reason("Ikke forsøkt", "Fakturaen er ikke forsøkt eksportert ennå.")
+    return Reason(
+        "Ikke forsøkt",
+        "Fakturaen er ikke sendt til PowerOffice ennå. Eksporter den her eller med «Eksporter alle».",
+    )
 
 
 def exportable_ids(*, agency_id: int) -> list[int]:
