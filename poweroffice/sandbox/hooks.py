@@ -222,8 +222,9 @@ def _requests(state: SandboxState, query: dict[str, str]) -> list[dict]:
         entries = [e for e in entries if pattern.search(e["route"] or "")]
     if query.get("client_id"):
         entries = [e for e in entries if e["client_id"] == query["client_id"]]
-    if query.get("client"):
-        entries = [e for e in entries if e["client"] == query["client"]]
+    name = query.get("client") or query.get("client_name")
+    if name:
+        entries = [e for e in entries if e["client"] == name]
     if query.get("status"):
         entries = [e for e in entries if str(e["status"]) == query["status"]]
     return [dict(e) for e in entries]

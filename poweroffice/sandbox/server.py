@@ -204,6 +204,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "status": None,
             "client_id": client and client["client_id"],
             "client": client and client["name"],
+            "client_name": client and client["name"],
             "body": self._logged_body(body, token),
             "body_text": None,
             "response": None,
