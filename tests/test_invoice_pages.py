@@ -809,3 +809,94 @@ def test_finance_user_of_other_role_in_same_agency_cannot_see_customers(client, 
     driver = UserFactory(agency=agency_a, username="sjafor", role=Role.USER)
     _login(client, driver)
     assert client.get("/okonomi/kunder/").status_code == 403
+
+
+# The new-invoice form in real Chromium: its script fills defaults, filters customers by the
+# office's subgroup, adds and removes lines, and previews the same totals the server computes.
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def chromium_page(live_server, client):
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+
+        def login(user):
+            client.force_login(user)
+            context.add_cookies(
+                [
+                    {
+                        "name": "sessionid",
+                        "value": client.cookies["sessionid"].value,
+                        "url": live_server.url,
+                    }
+                ]
+            )
+            return page
+
+        page.login = login
+        page.base = live_server.url
+        yield page
+        # ORM calls made while Playwright's event loop runs open their own connection; close
+        # it here, in the same context, or the test database cannot be dropped at the end.
+        connection.close()
+        context.close()
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_new_invoice_form_in_chromium(chromium_page, finance_a, office_a, customer_a, catalogue):
+    other_subgroup = SubgroupFactory(agency=office_a.agency, name="Hansen Drammen")
+    other_office = OfficeFactory(subgroup=other_subgroup, agency=office_a.agency, name="Bragernes")
+    stranger = CustomerFactory(subgroup=other_subgroup, number=10001, name="Anne Annen")
+    page = chromium_page.login(finance_a)
+    page.goto(page.base + "/okonomi/fakturaer/ny/")
+
+    # Only the office's subgroup's customers can be chosen; the search narrows them.
+    customer = page.locator("#id_customer")
+    assert customer.locator(f"option[value='{stranger.pk}']").is_hidden()
+    page.select_option("#id_office", str(other_office.pk))
+    assert customer.locator(f"option[value='{customer_a.pk}']").is_disabled()
+    page.select_option("#id_office", str(office_a.pk))
+    page.fill("#customer-search", "kari nord")
+    assert customer.input_value() == str(customer_a.pk)
+
+    # Choosing an article fills its name and price; the price stays editable.
+    page.select_option("select[name='lines-0-article']", str(catalogue["kiste"].pk))
+    assert page.input_value("input[name='lines-0-description']") == "Kiste, hvit"
+    assert page.input_value("input[name='lines-0-unit_price']") == "12990,00"
+    page.fill("input[name='lines-0-unit_price']", "11990,50")
+    page.click("#add-line")
+    page.select_option("select[name='lines-1-article']", str(catalogue["transport"].pk))
+    page.fill("input[name='lines-1-quantity']", "1,5")
+    page.click("#add-line")
+    page.select_option("select[name='lines-2-article']", str(catalogue["avgift"].pk))
+    page.click("#add-line")
+    page.select_option("select[name='lines-3-article']", str(catalogue["blomster"].pk))
+    page.locator("tr.line-row").nth(3).locator("[data-remove-line]").click()
+
+    preview = page.inner_text("#total-gross").replace("\xa0", " ")
+    assert preview == "kr 24 188,13"  # 11 990,50 + 2 997,63 VAT + 5 100 + 4 100
+    page.click("button:has-text('Opprett faktura')")
+    page.wait_for_url("**/okonomi/fakturaer/*/")
+
+    invoice = Invoice.objects.get()
+    assert invoice.gross_total == Decimal("24188.13")
+    assert invoice.lines.count() == 3
+    assert invoice.customer == customer_a
+    assert "Faktura 100001 er opprettet" in page.inner_text(".messages")
