@@ -88,7 +88,8 @@ def export_reason(invoice: Invoice, connection: Connection | None) -> Reason:
         return Reason("Ikke forsøkt", "Automatisk eksport er slått av for undergruppen.")
     return Reason(
         "Ikke forsøkt",
-        "Fakturaen er ikke sendt til PowerOffice ennå. Eksporter den her eller med «Eksporter alle».",
+        "Fakturaen er ikke sendt til PowerOffice ennå. Eksporter den her eller med "
+        "«Eksporter alle».",
     )
 
 

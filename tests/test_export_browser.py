@@ -100,6 +100,8 @@ def test_hide_show_again_and_export_all_with_progress(chromium, export_world, th
     page.screenshot(path=str(SHOTS / "eksporter-alle-ferdig.png"))
 
     assert len(world.vouchers()) == 5
-    statuses = dict(Invoice.objects.filter(pk__in=[i.pk for i in invoices]).values_list("pk", "export_status"))
+    statuses = dict(
+        Invoice.objects.filter(pk__in=[i.pk for i in invoices]).values_list("pk", "export_status")
+    )
     assert statuses.pop(hide_me.pk) == ExportStatus.NOT_EXPORTED
     assert set(statuses.values()) == {ExportStatus.EXPORTED}
