@@ -337,6 +337,7 @@ class PowerOfficeClient:
             ).hexdigest()
         )
         self._last_token: str | None = None
+        self._token_memo: tuple[str, float] | None = None
         self._api_path = urlsplit(self.api_url).path.rstrip("/")
 
     def __repr__(self) -> str:
@@ -380,11 +381,17 @@ class PowerOfficeClient:
     # --- token --------------------------------------------------------------------------------
 
     def _cached_token(self) -> str | None:
+        # This instance's copy first (no round trip to a shared cache on every call), then the
+        # shared cache, where another process may have put a token already.
+        memo = self._token_memo
+        if memo and memo[1] > time.time():
+            return memo[0]
         from django.core.cache import cache
 
         entry = cache.get(self._token_cache_key)
         if isinstance(entry, dict) and entry.get("expires_at", 0) > time.time():
-            return entry.get("access_token")
+            self._token_memo = (entry["access_token"], entry["expires_at"])
+            return entry["access_token"]
         return None
 
     def _token(self) -> str:
@@ -402,6 +409,7 @@ class PowerOfficeClient:
     def _invalidate_token(self, token: str) -> None:
         from django.core.cache import cache
 
+        self._token_memo = None
         entry = cache.get(self._token_cache_key)
         # Only drop it if nobody has put a fresh one there since.
         if isinstance(entry, dict) and entry.get("access_token") == token:
@@ -447,11 +455,13 @@ class PowerOfficeClient:
                     ) from exc
                 margin = min(self.token_renew_margin, expires_in / 2)
                 lifetime = expires_in - margin
+                expires_at = time.time() + lifetime
                 cache.set(
                     self._token_cache_key,
-                    {"access_token": token, "expires_at": time.time() + lifetime},
+                    {"access_token": token, "expires_at": expires_at},
                     timeout=max(1, int(lifetime)),
                 )
+                self._token_memo = (token, expires_at)
                 return token
             if status == 429 and throttled < self.max_429_retries:
                 throttled += 1
@@ -506,16 +516,18 @@ class PowerOfficeClient:
         if authenticated:
             all_headers["Authorization"] = f"Bearer {token}"
         all_headers.update(headers or {})
-        waited = self.rate_limiter.acquire()
-        if waited:
-            self.stats.add("rate_limit_wait", waited)
-        self.stats.add("requests")
+        before = time.monotonic()
+        ticket = self.rate_limiter.acquire()
         started = time.monotonic()
+        if started - before > 0.001:
+            self.stats.add("rate_limit_wait", started - before)
+        self.stats.add("requests")
         try:
             response = self.session.request(
                 method, url, headers=all_headers, timeout=self.timeout, **kwargs
             )
         except requests.RequestException as exc:
+            self.rate_limiter.release(ticket)
             duration = (time.monotonic() - started) * 1000
             self.stats.add("transport_errors")
             kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
@@ -529,6 +541,7 @@ class PowerOfficeClient:
             )
             error.never_left = _never_left(exc)
             raise error from None
+        self.rate_limiter.release(ticket)
         duration = (time.monotonic() - started) * 1000
         self.stats.count_response(response.status_code)
         logger.info(

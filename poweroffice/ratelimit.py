@@ -1,18 +1,25 @@
 """Request pacing that keeps every process under PowerOffice's limit per subscription key.
 
 PowerOffice Go allows about 10 requests per second per subscription key, shared by every client key,
-every worker and every machine. The limiter is GCRA (generic cell rate algorithm) without burst:
-it keeps one timestamp, the "theoretical arrival time" (TAT) of the next free slot, and each request
-reserves the slot ``max(TAT, now)`` and moves TAT one interval on. A caller sleeps until its slot,
-then sends. An idle limiter lets a request through at once; a busy one spaces requests evenly,
-which is what a server-side window counter can accept without ever seeing a burst.
+every worker and every machine, counted over a sliding second at their gateway. A limiter that only
+spaces requests evenly on our side is not enough: a request that leaves late (a busy CPU, a slow
+network) arrives closer to the next one than planned, and the gateway sees 11 in one second.
 
-- :class:`RedisRateLimiter` keeps TAT in Redis and reserves slots in one Lua script using Redis'
-  own clock, so processes on different machines share one schedule.
-- :class:`LocalRateLimiter` keeps TAT in the process (thread-safe) when there is no Redis.
+So the limiter keeps a log of the last requests with, for each, a time that is never earlier than
+its arrival at PowerOffice: while the request is in flight, a far-future placeholder; once the
+answer is back, the time the answer came (an arrival cannot be later than its answer). A request
+may leave only when fewer than ``rate`` entries of the log lie within the last second. Whatever the
+delays on the way, no second at PowerOffice's side then holds more than ``rate`` arrivals: the
+newest of any such group left after all the others were logged, and each of them was logged at or
+after its own arrival. The price is each request's round trip once per second of a slot (some 1-3 %
+on a fast network), instead of 429s and a second's penalty.
 
-A 429 from PowerOffice pushes TAT forward for everybody (:meth:`penalize`), so one process being
-throttled makes all of them wait instead of each finding out on its own.
+- :class:`RedisRateLimiter` keeps the log in a Redis sorted set, updated by Lua scripts on Redis'
+  own clock, so every process on every machine shares one log.
+- :class:`LocalRateLimiter` keeps it in the process (thread-safe) when there is no Redis.
+
+A 429 from PowerOffice blocks the log for everybody for the time asked (:meth:`penalize`), so one
+process being throttled makes all of them wait instead of each finding out on its own.
 """
 
 from __future__ import annotations
@@ -22,15 +29,18 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
-# Spacing is a little wider than 1/rate: a request's arrival at PowerOffice lags its slot by a
-# variable delay (scheduling, sending), and a window counter on their side must never see rate+1
-# requests inside one second.
-DEFAULT_SAFETY_MARGIN = 0.03
+WINDOW = 1.0  # seconds: PowerOffice counts requests per second
+# An in-flight request holds its slot until its answer, but never longer than this (a process
+# that dies mid-request must not hold a slot for ever).
+DEFAULT_MAX_HOLD = 60.0
+# When every slot is held by requests still in flight, ask again this often.
+POLL = 0.01
 
 
 def key_fingerprint(secret: str) -> str:
@@ -41,15 +51,18 @@ def key_fingerprint(secret: str) -> str:
 class RateLimiter(Protocol):
     rate: float
 
-    def acquire(self) -> float:
-        """Wait for a slot; return the seconds waited."""
+    def acquire(self) -> object:
+        """Wait for a slot; return a ticket for :meth:`release`."""
+
+    def release(self, ticket: object) -> None:
+        """The request of ``ticket`` has its answer (or failed): log the time."""
 
     def penalize(self, seconds: float) -> None:
         """Let nobody send for ``seconds`` (after a 429)."""
 
 
 class LocalRateLimiter:
-    """GCRA in one process, shared by its threads."""
+    """The sliding-window log in one process, shared by its threads."""
 
     backend = "local"
 
@@ -57,62 +70,103 @@ class LocalRateLimiter:
         self,
         rate: float,
         *,
-        safety_margin: float = DEFAULT_SAFETY_MARGIN,
+        max_hold: float = DEFAULT_MAX_HOLD,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = float(rate)
-        self.interval = (1.0 + safety_margin) / self.rate
+        self.limit = max(1, int(rate))
+        self.max_hold = max_hold
         self._clock = clock
-        self._tat = 0.0
+        self._log: dict[int, float] = {}  # ticket -> time not earlier than its arrival
+        self._blocked_until = 0.0
+        self._next_ticket = 0
         self._lock = threading.Lock()
 
-    def reserve(self) -> float:
-        """Take the next slot; return how long to wait for it (0 when it is now)."""
+    def try_acquire(self) -> tuple[int | None, float]:
+        """(ticket, 0) when a request may leave now, else (None, seconds to wait at least)."""
         with self._lock:
             now = self._clock()
-            start = max(self._tat, now)
-            self._tat = start + self.interval
-            return start - now
+            if self._blocked_until > now:
+                return None, self._blocked_until - now
+            for ticket, stamp in list(self._log.items()):
+                if stamp <= now - WINDOW:
+                    del self._log[ticket]
+            if len(self._log) < self.limit:
+                self._next_ticket += 1
+                self._log[self._next_ticket] = now + self.max_hold
+                return self._next_ticket, 0.0
+            oldest = min(self._log.values())
+            # The oldest has its answer: exactly when it leaves the window. Else all are in
+            # flight: ask again soon.
+            return None, oldest + WINDOW - now if oldest <= now else POLL
 
-    def acquire(self) -> float:
-        wait = self.reserve()
-        if wait > 0:
+    def acquire(self) -> int:
+        while True:
+            ticket, wait = self.try_acquire()
+            if ticket is not None:
+                return ticket
             time.sleep(wait)
-        return max(wait, 0.0)
+
+    def release(self, ticket: object) -> None:
+        with self._lock:
+            if ticket in self._log:
+                self._log[ticket] = self._clock()
 
     def penalize(self, seconds: float) -> None:
         with self._lock:
-            self._tat = max(self._tat, self._clock() + seconds)
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
 
     def reset(self) -> None:
         with self._lock:
-            self._tat = 0.0
+            self._log.clear()
+            self._blocked_until = 0.0
 
 
-# KEYS[1] = TAT key; ARGV[1] = interval in microseconds. Returns the microseconds to wait.
-# Times come from Redis (TIME), one clock for every machine. Microseconds since the epoch fit in
-# a Lua double exactly (< 2^53).
-_RESERVE_SCRIPT = """
+# KEYS[1] = log (sorted set: ticket -> time), KEYS[2] = blocked-until.
+# ARGV = limit, window (µs), max hold (µs), ticket.
+# Returns 0 when the request may leave now (its ticket is logged), else microseconds to wait,
+# or -1 when every slot is held by a request in flight (ask again soon).
+# Times are Redis' own (TIME): one clock for every machine. Microseconds since the epoch fit a
+# Lua double exactly (< 2^53).
+_ACQUIRE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(tat, now)
-local new_tat = start + interval
-local ttl = math.ceil((new_tat - now) / 1000) + 1000
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl)
-return start - now
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked > now then
+  return blocked - now
+end
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  local hold = tonumber(ARGV[3])
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now + hold), ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil((hold + window) / 1000))
+  return 0
+end
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+if oldest > now then
+  return -1
+end
+return math.max(1, oldest + window - now)
 """
 
-# KEYS[1] = TAT key; ARGV[1] = microseconds during which nobody may send.
+# KEYS[1] = log; ARGV[1] = ticket. The answer is back: its arrival was no later than now.
+_RELEASE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1])
+return 0
+"""
+
+# KEYS[1] = blocked-until; ARGV[1] = microseconds during which nobody may send.
 _PENALIZE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local until_ = now + tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until_ > tat then
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > blocked then
   local ttl = math.ceil((until_ - now) / 1000) + 1000
   redis.call('SET', KEYS[1], string.format('%.0f', until_), 'PX', ttl)
 end
@@ -121,7 +175,7 @@ return 0
 
 
 class RedisRateLimiter:
-    """GCRA in Redis, shared by every process that uses the same Redis and subscription key.
+    """The sliding-window log in Redis, shared by every process using the same subscription key.
 
     If Redis cannot be reached the limiter falls back to pacing this process alone (and logs it),
     rather than stopping all traffic to PowerOffice.
@@ -135,47 +189,70 @@ class RedisRateLimiter:
         *,
         name: str,
         rate: float,
-        safety_margin: float = DEFAULT_SAFETY_MARGIN,
+        max_hold: float = DEFAULT_MAX_HOLD,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = float(rate)
-        self.interval = (1.0 + safety_margin) / self.rate
+        self.limit = max(1, int(rate))
+        self.max_hold = max_hold
         self.key = f"poweroffice:ratelimit:{name}"
+        self.blocked_key = f"{self.key}:blocked"
         self._redis = redis_client
-        self._reserve = redis_client.register_script(_RESERVE_SCRIPT)
+        self._acquire = redis_client.register_script(_ACQUIRE_SCRIPT)
+        self._release = redis_client.register_script(_RELEASE_SCRIPT)
         self._penalize = redis_client.register_script(_PENALIZE_SCRIPT)
-        self._fallback = LocalRateLimiter(rate, safety_margin=safety_margin)
+        self._fallback = LocalRateLimiter(rate, max_hold=max_hold)
 
-    def reserve(self) -> float:
+    def try_acquire(self) -> tuple[str | None, float]:
         import redis
 
+        ticket = uuid.uuid4().hex
         try:
-            micros = self._reserve(keys=[self.key], args=[round(self.interval * 1_000_000)])
+            micros = int(
+                self._acquire(
+                    keys=[self.key, self.blocked_key],
+                    args=[self.limit, int(WINDOW * 1e6), int(self.max_hold * 1e6), ticket],
+                )
+            )
         except redis.RedisError as exc:
             logger.warning(
                 "PowerOffice rate limiter: Redis unavailable (%s), pacing this process only",
                 type(exc).__name__,
             )
-            return self._fallback.reserve()
-        return int(micros) / 1_000_000
+            local, wait = self._fallback.try_acquire()
+            return (None if local is None else ("local", local)), wait
+        if micros == 0:
+            return ticket, 0.0
+        return None, POLL if micros < 0 else micros / 1e6
 
-    def acquire(self) -> float:
-        wait = self.reserve()
-        if wait > 0:
+    def acquire(self) -> object:
+        while True:
+            ticket, wait = self.try_acquire()
+            if ticket is not None:
+                return ticket
             time.sleep(wait)
-        return max(wait, 0.0)
+
+    def release(self, ticket: object) -> None:
+        import redis
+
+        if isinstance(ticket, tuple):
+            self._fallback.release(ticket[1])
+            return
+        # If Redis is gone, the placeholder simply expires after max_hold.
+        with contextlib.suppress(redis.RedisError):
+            self._release(keys=[self.key], args=[ticket])
 
     def penalize(self, seconds: float) -> None:
         import redis
 
         self._fallback.penalize(seconds)
         with contextlib.suppress(redis.RedisError):
-            self._penalize(keys=[self.key], args=[round(seconds * 1_000_000)])
+            self._penalize(keys=[self.blocked_key], args=[int(seconds * 1e6)])
 
     def reset(self) -> None:
         self._fallback.reset()
-        self._redis.delete(self.key)
+        self._redis.delete(self.key, self.blocked_key)
 
 
 _limiters: dict[tuple, RateLimiter] = {}
@@ -187,15 +264,15 @@ def get_rate_limiter(
     *,
     rate: float,
     redis_url: str | None,
-    safety_margin: float = DEFAULT_SAFETY_MARGIN,
+    max_hold: float = DEFAULT_MAX_HOLD,
 ) -> RateLimiter:
     """The limiter for one subscription key, shared by every client in this process.
 
-    With ``redis_url`` the schedule lives in Redis and is shared by every process; without it,
-    by this process's threads only.
+    With ``redis_url`` the log lives in Redis and is shared by every process; without it, by
+    this process's threads only. Keyed by a hash of the subscription key, never the key itself.
     """
     name = key_fingerprint(subscription_key)
-    cache_key = (name, float(rate), redis_url, float(safety_margin))
+    cache_key = (name, float(rate), redis_url, float(max_hold))
     with _limiters_lock:
         limiter = _limiters.get(cache_key)
         if limiter is None:
@@ -203,10 +280,8 @@ def get_rate_limiter(
                 import redis
 
                 client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-                limiter = RedisRateLimiter(
-                    client, name=name, rate=rate, safety_margin=safety_margin
-                )
+                limiter = RedisRateLimiter(client, name=name, rate=rate, max_hold=max_hold)
             else:
-                limiter = LocalRateLimiter(rate, safety_margin=safety_margin)
+                limiter = LocalRateLimiter(rate, max_hold=max_hold)
             _limiters[cache_key] = limiter
         return limiter

@@ -58,11 +58,16 @@ class CountingLimiter(LocalRateLimiter):
     def __init__(self, rate: float = 10_000) -> None:
         super().__init__(rate)
         self.acquired = 0
+        self.released = 0
         self.penalties: list[float] = []
 
-    def acquire(self) -> float:
+    def acquire(self) -> int:
         self.acquired += 1
         return super().acquire()
+
+    def release(self, ticket: object) -> None:
+        self.released += 1
+        super().release(ticket)
 
     def penalize(self, seconds: float) -> None:
         self.penalties.append(seconds)
@@ -968,55 +973,73 @@ def test_stats_count_every_request(po, fast_sandbox):
 def test_every_request_token_included_goes_through_the_limiter(po, fast_sandbox):
     po.list_departments()
     po.list_vat_codes()
-    assert po.rate_limiter.acquired == po.stats.requests == 3
-    assert len(fast_sandbox.requests_log()) == 3
+    fast_sandbox.faults(action="close", count=1, path="^/Departments$")
+    po.list_departments()
+    assert po.rate_limiter.acquired == po.rate_limiter.released == po.stats.requests == 5
+    assert len(fast_sandbox.requests_log()) == 5
 
 
-def test_local_limiter_spaces_slots_evenly_across_threads():
-    now = [100.0]  # a frozen clock: every wait is exactly its place in the queue
-    limiter = LocalRateLimiter(10, safety_margin=0, clock=lambda: now[0])
-    waits = []
+def test_local_limiter_holds_a_slot_until_the_answer_and_one_second_after():
+    now = [100.0]  # a frozen clock
+    limiter = LocalRateLimiter(3, clock=lambda: now[0])
+    tickets = [limiter.try_acquire()[0] for _ in range(3)]
+    assert None not in tickets
+    # Three requests in flight: nobody knows when they arrive, so nobody else may go.
+    assert limiter.try_acquire() == (None, 0.01)
+    now[0] = 100.2
+    limiter.release(tickets[0])  # answered at 100.2: it arrived at 100.2 at the latest
+    assert limiter.try_acquire() == (None, pytest.approx(1.0))
+    now[0] = 101.2
+    assert limiter.try_acquire()[0] is not None
+    assert limiter.try_acquire() == (None, 0.01)
+
+
+def test_local_limiter_is_thread_safe():
+    limiter = LocalRateLimiter(5, clock=lambda: 100.0)
+    granted = []
     lock = threading.Lock()
 
     def take():
-        for _ in range(5):
-            wait = limiter.reserve()
-            with lock:
-                waits.append(wait)
+        for _ in range(20):
+            ticket, _ = limiter.try_acquire()
+            if ticket is not None:
+                with lock:
+                    granted.append(ticket)
 
-    threads = [threading.Thread(target=take) for _ in range(4)]
+    threads = [threading.Thread(target=take) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-
-    assert sorted(round(w, 6) for w in waits) == [round(n * 0.1, 6) for n in range(20)]
-    now[0] += 5.0  # idle for a while: the next request goes at once
-    assert limiter.reserve() == 0
+    assert sorted(granted) == [1, 2, 3, 4, 5]
 
 
-def test_local_limiter_margin_and_penalty():
+def test_local_limiter_penalty_holds_everyone():
     now = [0.0]
     limiter = LocalRateLimiter(10, clock=lambda: now[0])
-    assert limiter.reserve() == 0
-    assert limiter.reserve() == pytest.approx(0.103)  # 3 % under the limit
     limiter.penalize(2.0)
-    assert limiter.reserve() == pytest.approx(2.0)
+    assert limiter.try_acquire() == (None, 2.0)
+    now[0] = 2.0
+    assert limiter.try_acquire()[0] is not None
 
 
-def test_redis_limiter_is_one_schedule_for_all_processes():
+def test_redis_limiter_is_one_log_for_all_processes():
     name = f"test-{uuid.uuid4()}"
     # Two connections stand for two worker processes.
-    first = RedisRateLimiter(redis.Redis.from_url(REDIS_URL), name=name, rate=10, safety_margin=0)
-    second = RedisRateLimiter(redis.Redis.from_url(REDIS_URL), name=name, rate=10, safety_margin=0)
+    first = RedisRateLimiter(redis.Redis.from_url(REDIS_URL), name=name, rate=3)
+    second = RedisRateLimiter(redis.Redis.from_url(REDIS_URL), name=name, rate=3)
     try:
-        waits = [limiter.reserve() for limiter in (first, second, first, second, second, first)]
-        # Slot n is n intervals after the first; the wait shrinks only by the time the calls took.
-        assert waits[0] == 0
-        for n, wait in enumerate(waits):
-            assert n * 0.1 - 0.25 < wait <= n * 0.1 + 1e-6
+        tickets = [first.try_acquire()[0], second.try_acquire()[0], first.try_acquire()[0]]
+        assert None not in tickets
+        assert second.try_acquire() == (None, 0.01)  # all three in flight
+        first.release(tickets[0])
+        ticket, wait = second.try_acquire()
+        assert ticket is None
+        assert 0.5 < wait <= 1.0  # one second after that answer, less the time since
         second.penalize(3.0)
-        assert 2.75 < first.reserve() <= 3.0
+        ticket, wait = first.try_acquire()
+        assert ticket is None
+        assert 2.5 < wait <= 3.0
     finally:
         first.reset()
 
@@ -1046,10 +1069,12 @@ def test_redis_limiter_survives_redis_outage():
     limiter = RedisRateLimiter(
         redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2),
         name="unreachable",
-        rate=10,
+        rate=1,
     )
-    assert limiter.reserve() <= 0.01
-    assert limiter.reserve() > 0.05  # falls back to pacing this process
+    ticket = limiter.acquire()  # falls back to pacing this process
+    assert limiter.try_acquire() == (None, 0.01)
+    limiter.release(ticket)
+    assert limiter.try_acquire()[0] is None
 
 
 def test_clients_sharing_the_redis_limiter_stay_under_the_limit(sandbox, po_settings):
