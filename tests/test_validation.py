@@ -453,7 +453,7 @@ def test_invoice_number_collision_lists_foreign_numbers_but_not_our_exported_inv
         "Bitnets fakturaer 100002 kan ikke eksporteres: numrene er allerede brukt i PowerOffice.",
         "Neste fakturaer fra Bitnet vil kollidere ved nummer 100007, 100009.",
     ]
-    assert check["link"] == "/administrasjon/byra/"
+    assert check["link"] == f"/administrasjon/byra/undergrupper/{sg.pk}/"
     calls = world.sandbox.requests_log(path="OutgoingInvoices")
     assert calls[-1]["query"]["invoiceNos"] == "100001-199999"
     world.connection.refresh_from_db()

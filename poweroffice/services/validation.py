@@ -56,7 +56,7 @@ URL_ACCOUNTS = "/administrasjon/kontoplan/"
 URL_VALIDATE = "/administrasjon/kontoplan/valider/"
 URL_ARTICLES = "/administrasjon/varer/"
 URL_VAT_CODES = "/administrasjon/mva-koder/"
-URL_SUBGROUPS = "/administrasjon/byra/"
+URL_SUBGROUP_SERIES = "/administrasjon/byra/undergrupper/{id}/"  # Nummerserier
 
 PO_CHART = "Innstillinger > Kontoplan i PowerOffice"
 
@@ -939,13 +939,18 @@ def _invoice_series_check(*, subgroup: Subgroup, client: PowerOfficeClient) -> d
             f"{'faktura' if len(numbers) == 1 else 'fakturaer'} med nummer i Bitnets serie "
             f"{series} som ikke kommer fra Bitnet: {_numbers(numbers)}.{tip} eller kontroller "
             "fakturaene under Fakturaer i PowerOffice.",
-            link=URL_SUBGROUPS,
+            link=URL_SUBGROUP_SERIES.format(id=subgroup.pk),
             link_label=link_label,
             details=details,
         )
     if details:
         return _check(
-            "invoice_series", title, WARNING, details[0], link=URL_SUBGROUPS, link_label=link_label
+            "invoice_series",
+            title,
+            WARNING,
+            details[0],
+            link=URL_SUBGROUP_SERIES.format(id=subgroup.pk),
+            link_label=link_label,
         )
     return _check(
         "invoice_series",
@@ -1011,7 +1016,7 @@ def _customer_series_check(*, subgroup: Subgroup, client: PowerOfficeClient) -> 
             " ".join(problems)
             + f" Endre kundenummerserien i Bitnet slik at den ligger innenfor {allowed_plain}, "
             "eller utvid kundenummerserien i PowerOffice.",
-            link=URL_SUBGROUPS,
+            link=URL_SUBGROUP_SERIES.format(id=subgroup.pk),
             link_label="Endre nummerserien",
         )
     return _check(
