@@ -20,7 +20,13 @@ from payroll.models import DrivingLog, PayrollExport, PayrollExportStatus, WageC
 from poweroffice.models import Connection
 from tests.factories import OfficeFactory, SubgroupFactory
 from tests.fixtures.payroll import *  # noqa: F403
-from tests.fixtures.payroll import connect_subgroup, make_driver, make_log, may
+from tests.fixtures.payroll import (
+    connect_subgroup,
+    ensure_mileage_rates,
+    make_driver,
+    make_log,
+    may,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +97,7 @@ def _command_env(po) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_command_exit_codes_and_output(po, subgroup_a, office_a):
     """The real process: exit 1 with the messages on stderr, then 0 once fixed."""
+    ensure_mileage_rates()
     connect_subgroup(po, subgroup_a)
     nora = make_driver(office_a, number=None, first="Nora", last="Strand")
     make_log(nora, trips=[{"date": may(4), "km": "42.0", "toll": "44.00"}])

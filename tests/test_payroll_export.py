@@ -14,9 +14,8 @@ from payroll.models import (
     PayrollExportLog,
     PayrollExportStatus,
 )
-from poweroffice.client import PowerOfficeClient
 from tests.fixtures.payroll import *  # noqa: F403
-from tests.fixtures.payroll import make_driver, make_log, may
+from tests.fixtures.payroll import LockingClient, make_driver, make_log, may
 
 pytestmark = pytest.mark.django_db
 
@@ -165,22 +164,6 @@ def test_timeout_after_create_is_found_and_rolled_back(po, world, drivers, setti
     assert export.status == PayrollExportStatus.ROLLED_BACK
     assert po.salary_lines(world.client_key) == []
     assert export.lines_deleted == 2  # line 1, and line 2 that PowerOffice did create
-
-
-class LockingClient(PowerOfficeClient):
-    """Our client, unchanged, plus a payroll run in PowerOffice that locks the first line right
-    after it is created (through the sandbox's lock hook)."""
-
-    def __init__(self, *args, po, client_key, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.po, self.key, self.locked = po, client_key, None
-
-    def create_salary_line(self, body):
-        created = super().create_salary_line(body)
-        if self.locked is None:
-            self.locked = created["Id"]
-            self.po.lock(self.key, created["Id"])
-        return created
 
 
 def test_lock_during_rollback_then_retry(po, world, drivers, client, payroll_a):

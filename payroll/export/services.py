@@ -88,6 +88,11 @@ def _po_detail(error: PowerOfficeError) -> str:
     return error.detail or error.title or str(error)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", ")")) else f"{text}."
+
+
 @dataclass
 class Problem:
     """Why an export cannot go ahead, what to fix, and where ("Rett i" link)."""
@@ -797,7 +802,7 @@ def _failure_reason(line: PayrollExportLine, position: int, total: int, error: E
     if isinstance(error, TransientError):
         return f"{what} kunne ikke opprettes: PowerOffice Go svarte ikke ({_po_detail(error)})."
     if isinstance(error, PowerOfficeError):
-        return f"{what} ble avvist av PowerOffice Go: {_po_detail(error)}"
+        return f"{what} ble avvist av PowerOffice Go: {_sentence(_po_detail(error))}"
     return f"{what} kunne ikke opprettes: {type(error).__name__}."
 
 
@@ -998,9 +1003,13 @@ def payroll_export_rollback_retry(
             status=PayrollExportStatus.ROLLBACK_INCOMPLETE
         )
         raise
+    before = client.stats.requests
     try:
         _rollback(export, client)
     finally:
+        PayrollExport.objects.filter(pk=export.pk).update(
+            requests=F("requests") + (client.stats.requests - before)
+        )
         if own:
             client.close()
     export.refresh_from_db()
