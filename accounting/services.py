@@ -81,6 +81,37 @@ def customer_create(
     return customer
 
 
+CUSTOMER_EDITABLE_FIELDS = frozenset(
+    {
+        "kind",
+        "name",
+        "deceased_name",
+        "org_number",
+        "email",
+        "phone",
+        "address",
+        "postal_code",
+        "city",
+    }
+)
+
+
+def customer_update(*, customer: Customer, **fields: str) -> Customer:
+    """Change a customer's details. Subgroup and number stay: invoices and KIDs use them."""
+    unknown = set(fields) - CUSTOMER_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        if locked.kind == CustomerKind.ESTATE and locked.deceased_name and not locked.name:
+            locked.name = f"Dødsbo etter {locked.deceased_name}"
+        locked.full_clean()
+        locked.save()
+    return locked
+
+
 def _write_lines(invoice: Invoice, lines: list[LineInput], *, sign: int) -> None:
     objs = []
     net_total = vat_total = Decimal("0.00")

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +32,7 @@ from accounting.services import (
     LineInput,
     credit_note_create,
     customer_create,
+    customer_update,
     invoice_create,
 )
 from bitnet.access import finance_required, for_agency, get_for_agency
@@ -311,18 +312,13 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CustomerForm(request.POST or None, subgroups=subgroups, instance=customer)
     if request.method == "POST" and form.is_valid():
         # Subgroup and number stay as they are (disabled fields): invoices and KIDs use them.
-        with transaction.atomic():
-            locked = Customer.objects.select_for_update().get(pk=customer.pk)
-            for field, value in form.customer_fields.items():
-                setattr(locked, field, value)
-            try:
-                locked.full_clean()
-            except ValidationError as error:
-                _add_service_errors(form, error)
-            else:
-                locked.save()
-                messages.success(request, f"Kunde {locked.number} {locked.name} er lagret.")
-                return redirect("accounting:customer_edit", pk=locked.pk)
+        try:
+            saved = customer_update(customer=customer, **form.customer_fields)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, f"Kunde {saved.number} {saved.name} er lagret.")
+            return redirect("accounting:customer_edit", pk=saved.pk)
     stats = selectors.customer_invoice_stats(customer=customer)
     recent = (
         for_agency(Invoice.objects.all(), request)
