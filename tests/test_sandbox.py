@@ -10,7 +10,7 @@ import os
 import re
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -1278,6 +1278,33 @@ def test_concurrent_creates_get_distinct_numbers(po):
     assert {r.status_code for r in responses} == {201}
     numbers = sorted(r.json()["Number"] for r in responses)
     assert numbers == list(range(10000, 10024))
+
+
+def _create_customers(api_url: str, headers: dict, worker: int) -> list[int]:
+    with requests.Session() as http:
+        return [
+            http.post(
+                api_url + "/Customers",
+                json={"Name": f"Kunde {worker}-{n}", "ExternalImportReference": f"p{worker}-{n}"},
+                headers=headers,
+                timeout=30,
+            ).status_code
+            for n in range(5)
+        ]
+
+
+def test_four_processes_at_once(po):
+    headers = {
+        "Authorization": f"Bearer {po.sandbox.token(po.key)}",
+        "Ocp-Apim-Subscription-Key": po.sandbox.subscription_key,
+    }
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(_create_customers, [po.sandbox.api_url] * 4, [headers] * 4, range(4))
+        )
+    assert results == [[201] * 5] * 4
+    numbers = sorted(c["Number"] for c in po.sandbox.data(po.key, "customers"))
+    assert numbers == list(range(10000, 10020))
 
 
 def test_state_file_survives_restart(tmp_path):

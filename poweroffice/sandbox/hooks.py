@@ -465,10 +465,8 @@ def _clean(collection: str, body) -> dict:
     if not isinstance(body, dict):
         raise bad("The body must be a JSON object.")
     fields = FIELDS[COLLECTION_DTOS[collection]]
-    extra = set(FIELDS["OutgoingInvoiceDto"]) if collection == "outgoinginvoices" else set()
-    unknown = [
-        key for key in body if key not in fields and key not in extra and not key.startswith("_")
-    ]
+    # Keys starting with "_" are the sandbox's own (e.g. _created_by, _direction of a VAT code).
+    unknown = [key for key in body if key not in fields and not key.startswith("_")]
     if unknown:
         raise bad(f"Unknown property(ies) for {COLLECTION_DTOS[collection]}: {', '.join(unknown)}.")
     return dict(body)
