@@ -60,6 +60,9 @@ URL_SUBGROUP_SERIES = "/administrasjon/byra/undergrupper/{id}/"  # Nummerserier
 
 PO_CHART = "Innstillinger > Kontoplan i PowerOffice"
 
+# "Valider kontoplan" runs kept per subgroup.
+KEEP_VALIDATIONS = 20
+
 # How many numbers a message lists before it says "og N til".
 MAX_LISTED = 10
 
@@ -756,6 +759,7 @@ def account_chart_validate(
         validation.error = describe_failure(exc)
         validation.result = {}
         validation.save()
+        _prune(subgroup)
         return validation
     result = chart_result(
         chart=_our_chart(subgroup),
@@ -769,7 +773,19 @@ def account_chart_validate(
         validation.save()
         if connection is not None and update_checklist:
             _update_chart_item(connection=connection, validation=validation)
+        _prune(subgroup)
     return validation
+
+
+def _prune(subgroup: Subgroup) -> None:
+    """Keep the latest runs only: a result of a large chart can be a few hundred kilobytes."""
+    old = list(
+        AccountValidation.objects.filter(subgroup=subgroup)
+        .order_by("-run_at", "-id")
+        .values_list("id", flat=True)[KEEP_VALIDATIONS:]
+    )
+    if old:
+        AccountValidation.objects.filter(id__in=old).delete()
 
 
 def account_validation_latest(*, subgroup: Subgroup) -> AccountValidation | None:
