@@ -35,6 +35,12 @@ def _money(value) -> str:
     return f"{dec(value):,.2f}".replace(",", " ").replace(".", ",")
 
 
+def _quantity(value) -> str:
+    if value is None:
+        return ""
+    return format(dec(value).normalize(), "f").replace(".", ",")
+
+
 def _text(value) -> str:
     return "" if value is None else escape(str(value))
 
@@ -141,7 +147,7 @@ def _client_section(client: dict) -> str:
                             _text(vat.get("Code")),
                             _text(product.get("Code")),
                             _text(line.get("Description")),
-                            _text(line.get("Quantity")),
+                            _quantity(line.get("Quantity")),
                             _text(department.get("Name")),
                             _money(line.get("CurrencyAmount")),
                         ],
@@ -255,7 +261,7 @@ def _client_section(client: dict) -> str:
                         f"{_text(employee.get('Number'))} {_text(employee.get('FirstName'))} "
                         f"{_text(employee.get('LastName'))}",
                         f"{_text(pay_item.get('Code'))} {_text(pay_item.get('Name'))}",
-                        _text(line.get("Quantity")),
+                        _quantity(line.get("Quantity")),
                         _money(line.get("Rate")),
                         _money(line.get("Amount")),
                         _text(line.get("Comment")),
