@@ -1,5 +1,7 @@
 """python manage.py poweroffice_sandbox [--port 8765]: the local PowerOffice Go v2 stand-in."""
 
+import signal
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from poweroffice.sandbox.server import make_server, server_url
@@ -45,6 +47,7 @@ class Command(BaseCommand):
             f"Rate limit {options['rate_limit']:g}/s, token lifetime "
             f"{options['token_lifetime']} s, latency {options['latency_ms']} ms. Ctrl-C stops."
         )
+        signal.signal(signal.SIGTERM, _stop)  # docker stop: save the state file, then exit
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -52,3 +55,7 @@ class Command(BaseCommand):
         finally:
             server.server_close()
             server.state.flush()
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
