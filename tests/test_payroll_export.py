@@ -1,10 +1,12 @@
 """The payroll export against the PowerOffice sandbox over real HTTP: exact payloads, all or
 nothing (a failure at line k of n leaves nothing), locks during rollback, double submissions."""
 
+import threading
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db_connection
 
 from payroll.export import services
 from payroll.models import (
@@ -252,3 +254,38 @@ def test_resumed_run_adopts_lines_created_before_a_crash(po, world, drivers):
     assert len(po.salary_lines(world.client_key)) == 7
     line.refresh_from_db()
     assert line.state == PayrollExportLineState.CREATED and line.po_salary_line_id
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("same_token", [True, False])
+def test_concurrent_submissions_claim_the_logbooks_once(po, world, drivers, same_token):
+    """Two requests at the same moment (a double click that got through, or two people): one
+    export, its lines created once."""
+    shared = uuid.uuid4()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def submit():
+        try:
+            barrier.wait(timeout=10)
+            export = _create(world, drivers["logs"], token=shared if same_token else uuid.uuid4())
+            results.append(("export", export.pk))
+        except services.PayrollExportBlocked as blocked:
+            results.append(("blocked", blocked.problems[0].code))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    export = PayrollExport.objects.get()
+    if same_token:
+        assert results == [("export", export.pk), ("export", export.pk)]
+    else:
+        assert sorted(results) == [("blocked", "claimed"), ("export", export.pk)]
+    for export_id in {pk for kind, pk in results if kind == "export"}:
+        services.payroll_export_run(export_id=export_id)
+    assert len(po.salary_lines(world.client_key)) == 7
+    assert PayrollExportLog.objects.filter(active=True).count() == 3
