@@ -24,10 +24,11 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -425,12 +426,12 @@ def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: 
             seller_id=seller_id,
         )
         voucher_id = _post_voucher(cache, invoice, body)
-    # Keep the voucher id at once: if the documentation fails below, the next attempt only
-    # uploads it and never posts a second voucher.
-    if voucher_id != invoice.external_voucher_id:
-        Invoice.objects.filter(pk=invoice.pk).update(external_voucher_id=voucher_id)
     if cache.connection.include_specification:
-        pdf = invoice_specification_pdf(invoice=invoice)
+        # Keep the voucher id at once: if the documentation fails below, the next attempt only
+        # uploads it and never posts a second voucher.
+        if voucher_id != invoice.external_voucher_id:
+            Invoice.objects.filter(pk=invoice.pk).update(external_voucher_id=voucher_id)
+        pdf = cache.pdfs.take(invoice) if cache.pdfs else invoice_specification_pdf(invoice=invoice)
         try:
             client.upload_voucher_documentation(voucher_id, pdf, specification_filename(invoice))
         except PowerOfficeError as exc:
@@ -568,6 +569,62 @@ def invoice_export(
     return result
 
 
+class PdfPipeline:
+    """Renders the specification PDFs of a run a few invoices ahead, in one background thread.
+
+    WeasyPrint is CPU work and the export mostly waits on PowerOffice (latency and the rate
+    limit), so rendering the next PDFs while this invoice's requests are in flight roughly halves
+    the time of a batch with "Send med fakturaspesifikasjon". Invoices are immutable once
+    created, so a PDF rendered before the claim is the same as one rendered after it.
+    """
+
+    DEPTH = 2
+
+    def __init__(self, invoice_ids: list[int]) -> None:
+        self.ids = invoice_ids
+        self.futures: dict[int, Future] = {}
+        self.scheduled = 0
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-pdf")
+
+    @classmethod
+    def start(cls, invoice_ids: list[int]) -> PdfPipeline | None:
+        # A thread has its own database connection: it cannot see rows of a transaction that
+        # has not committed (as in a test wrapped in one), so inside one the PDF is made inline.
+        if transaction.get_connection().in_atomic_block or len(invoice_ids) < 2:
+            return None
+        return cls(invoice_ids)
+
+    @staticmethod
+    def _render(invoice_id: int) -> bytes:
+        invoice = Invoice.objects.select_related(
+            "agency", "subgroup", "office", "customer", "credited_invoice"
+        ).get(pk=invoice_id)
+        return invoice_specification_pdf(invoice=invoice)
+
+    def advance(self, position: int) -> None:
+        """Make sure the PDFs of ``ids[position : position + DEPTH]`` are on their way."""
+        while self.scheduled < min(len(self.ids), position + self.DEPTH):
+            invoice_id = self.ids[self.scheduled]
+            self.futures[invoice_id] = self.executor.submit(self._render, invoice_id)
+            self.scheduled += 1
+
+    def take(self, invoice: Invoice) -> bytes:
+        future = self.futures.pop(invoice.pk, None)
+        if future is not None:
+            try:
+                return future.result()
+            except Exception:  # rendered again below, where a failure is recorded as usual
+                logger.warning("Background PDF of invoice %s failed", invoice.pk, exc_info=True)
+        return invoice_specification_pdf(invoice=invoice)
+
+    def close(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        # The thread's database connection is closed by the thread itself.
+        self.executor.submit(connections.close_all).result()
+        self.executor.shutdown(wait=True)
+
+
 # --- many invoices -------------------------------------------------------------------------------
 
 
@@ -610,8 +667,12 @@ def invoices_export(
                     logger.info(
                         "Prefetch for subgroup %s failed: %s", subgroup_id, type(exc).__name__
                     )
+            if cache is not None and cache.connection.include_specification:
+                cache.pdfs = PdfPipeline.start(subgroup_ids)
             streak = 0
             for position, invoice_id in enumerate(subgroup_ids):
+                if cache is not None and cache.pdfs:
+                    cache.pdfs.advance(position)
                 result = invoice_export(
                     invoice_id=invoice_id,
                     trigger=trigger,
@@ -634,6 +695,8 @@ def invoices_export(
                     break
         finally:
             if cache is not None:
+                if cache.pdfs:
+                    cache.pdfs.close()
                 summary.requests += cache.client.stats.requests
                 cache.client.close()
     return summary

@@ -58,6 +58,8 @@ class ExportCache:
         self._departments: dict[str, dict] | None = None
         self._local_departments: dict[str, Department] | None = None
         self._customer_series: list[dict] | None = None
+        # Specification PDFs rendered ahead of time by a batch (see export.PdfPipeline).
+        self.pdfs = None
 
     @property
     def subgroup_id(self) -> int:
