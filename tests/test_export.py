@@ -226,6 +226,23 @@ def test_credit_note_is_a_negative_voucher_that_refers_to_its_invoice(export_wor
     assert len(world.posted("Products")) == 2
 
 
+def test_credit_note_waits_for_its_invoice(export_world):
+    world = export_world
+    invoice = make_invoice(world, [("kiste", "1")])
+    credit = make_credit_note(world, invoice)
+
+    early = invoice_export(invoice_id=credit.pk, trigger=AttemptTrigger.AUTOMATIC)
+
+    assert early.outcome == "failed" and early.retryable
+    assert early.message.startswith(
+        f"Kreditnotaen krediterer faktura {invoice.number}, som ikke er eksportert ennå."
+    )
+    assert world.vouchers() == []
+    assert invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL).ok
+    assert invoice_export(invoice_id=credit.pk, trigger=AttemptTrigger.SWEEPER).ok
+    assert [int(v["InvoiceNo"]) for v in world.vouchers()] == [invoice.number, credit.number]
+
+
 def test_existing_product_and_customer_are_reused_with_our_price(export_world):
     world = export_world
     kiste = world.articles["kiste"]

@@ -191,5 +191,9 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
         .order_by("started_at")
         .values_list("outcome", "trigger")
     )
-    assert outcomes == [("running", "batch"), ("success", "sweeper")]
+    assert outcomes == [("failed", "batch"), ("success", "sweeper")]
+    interrupted = ExportAttempt.objects.filter(invoice=killed, trigger="batch").get()
+    assert interrupted.error_kind == "interrupted" and interrupted.error.startswith(
+        "Avbrutt underveis"
+    )
     assert batch.exported + batch.skipped == 10

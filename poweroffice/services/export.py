@@ -266,6 +266,14 @@ class _PreparedLine:
 def _prepare(invoice: Invoice, lines: list[InvoiceLine], cache: ExportCache):
     """Check everything that can be checked before anything is written in PowerOffice."""
     connection = cache.connection
+    if invoice.is_credit_note and invoice.credited_invoice.export_status != ExportStatus.EXPORTED:
+        # Book the credit note after its invoice, so PowerOffice can match the two at once.
+        raise ExportProblem(
+            f"Kreditnotaen krediterer faktura {invoice.credited_invoice.number}, som ikke er "
+            "eksportert ennå. Eksporter fakturaen først; kreditnotaen prøves igjen automatisk.",
+            kind="original_not_exported",
+            retryable=True,
+        )
     prepared = []
     for line in lines:
         account = cache.account(line.account.number)
@@ -503,6 +511,16 @@ def invoice_export(
         "agency", "subgroup", "office", "customer", "created_by", "credited_invoice"
     ).get(pk=invoice_id)
     attempt = ExportAttempt.objects.create(invoice=invoice, trigger=trigger, user=user)
+    if stale_before is not None:
+        # The attempt that held the stale claim never finished (its worker died): say so.
+        ExportAttempt.objects.filter(invoice_id=invoice_id, outcome=AttemptOutcome.RUNNING).exclude(
+            pk=attempt.pk
+        ).update(
+            outcome=AttemptOutcome.FAILED,
+            error="Avbrutt underveis (prosessen stoppet). PowerOffice ble sjekket før nytt forsøk.",
+            error_kind="interrupted",
+            finished_at=now,
+        )
     started = time.monotonic()
     own_cache = cache is None
     requests_before = cache.client.stats.requests if cache is not None else 0
@@ -520,7 +538,9 @@ def invoice_export(
             and ExportAttempt.objects.filter(invoice_id=invoice_id)
             .exclude(pk=attempt.pk)
             .filter(
-                Q(outcome=AttemptOutcome.RUNNING) | Q(retryable=True) | Q(error_kind="internal")
+                Q(outcome=AttemptOutcome.RUNNING)
+                | Q(retryable=True)
+                | Q(error_kind__in=["internal", "interrupted"])
             )
             .exists()
         )
@@ -552,7 +572,9 @@ def invoice_export(
             payment_status=PaymentStatus.UNPAID,
             balance=F("gross_total"),
         )
-        result.message = f"Faktura {invoice.number} er eksportert til PowerOffice."
+        result.message = (
+            f"{invoice.get_kind_display()} {invoice.number} er eksportert til PowerOffice."
+        )
     else:
         updated = mine.update(export_status=ExportStatus.FAILED, export_error=result.message)
     if not updated:
