@@ -156,6 +156,8 @@ def test_synchronise_departments_and_office_choices(
         ("2", "2 Bærum"),
         ("3", "3 Asker"),
     ]
+    office_page = client.get(f"/administrasjon/byra/{office_a.pk}/").content.decode()
+    assert "2 Bærum" in office_page and "4 Drammen" not in office_page
 
     # A department removed in PowerOffice is kept, inactive; a second sync changes nothing else.
     oslo = sandbox.find(key, "departments", Code="1")
