@@ -838,7 +838,7 @@ def _enqueue_batch(batch_id: int) -> None:
 def export_batch_run(*, batch_id: int, stale_after: float | None = None) -> ExportSummary | None:
     """Run a batch. Claimed like an invoice: a batch already running (with a live heartbeat) is
     left alone, so a redelivered task does nothing twice."""
-    stale_after = stale_after or _setting("POWEROFFICE_EXPORT_BATCH_STALE", 120)
+    stale_after = stale_after or _setting("POWEROFFICE_EXPORT_BATCH_STALE", 300)
     now = timezone.now()
     claimed = ExportBatch.objects.filter(pk=batch_id, status=ExportBatch.Status.QUEUED).update(
         status=ExportBatch.Status.RUNNING, heartbeat_at=now, exported=0, failed=0, skipped=0
@@ -921,7 +921,7 @@ def export_sweep(
     if claim_timeout is None:
         claim_timeout = _setting("POWEROFFICE_EXPORT_CLAIM_TIMEOUT", 600)
     if batch_stale is None:
-        batch_stale = _setting("POWEROFFICE_EXPORT_BATCH_STALE", 120)
+        batch_stale = _setting("POWEROFFICE_EXPORT_BATCH_STALE", 300)
     if max_attempts is None:
         max_attempts = _setting("POWEROFFICE_EXPORT_MAX_ATTEMPTS", 5)
     summary = SweepSummary()
