@@ -6,6 +6,7 @@ skipped.
 """
 
 import base64
+import multiprocessing
 import os
 import re
 import time
@@ -1298,7 +1299,10 @@ def test_four_processes_at_once(po):
         "Authorization": f"Bearer {po.sandbox.token(po.key)}",
         "Ocp-Apim-Subscription-Key": po.sandbox.subscription_key,
     }
-    with ProcessPoolExecutor(max_workers=4) as pool:
+    # "spawn": a forked child would inherit the test process's open Redis connections.
+    with ProcessPoolExecutor(
+        max_workers=4, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         results = list(
             pool.map(_create_customers, [po.sandbox.api_url] * 4, [headers] * 4, range(4))
         )
