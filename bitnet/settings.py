@@ -202,6 +202,11 @@ if not POWEROFFICE_APPLICATION_KEY or not POWEROFFICE_SUBSCRIPTION_KEY:
     )
 POWEROFFICE_TIMEOUT = _env("POWEROFFICE_TIMEOUT", env.float, 30.0)
 POWEROFFICE_RATE_LIMIT = _env("POWEROFFICE_RATE_LIMIT", env.float, 10.0)
+# Invoice export: when the sweeper takes over (seconds), how often it retries a transient error.
+POWEROFFICE_EXPORT_PENDING_GRACE = _env("POWEROFFICE_EXPORT_PENDING_GRACE", env.int, 60)
+POWEROFFICE_EXPORT_CLAIM_TIMEOUT = _env("POWEROFFICE_EXPORT_CLAIM_TIMEOUT", env.int, 600)
+POWEROFFICE_EXPORT_BATCH_STALE = _env("POWEROFFICE_EXPORT_BATCH_STALE", env.int, 300)
+POWEROFFICE_EXPORT_MAX_ATTEMPTS = _env("POWEROFFICE_EXPORT_MAX_ATTEMPTS", env.int, 5)
 # The sandbox's address for the demo's hooks (/_sandbox/...), derived from the API URL.
 POWEROFFICE_SANDBOX_URL = _env(
     "POWEROFFICE_SANDBOX_URL", env.str, POWEROFFICE_API_URL.rsplit("/v2", 1)[0]

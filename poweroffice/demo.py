@@ -24,6 +24,7 @@ from poweroffice.services.connection import (
 )
 from poweroffice.services.datadeling import connection_settings_update
 from poweroffice.services.departments import departments_sync
+from poweroffice.services.validation import prerequisites_check
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +136,15 @@ def demo_connect(*, agency: Agency) -> str:
             connection_settings_update(connection=connection, **OPTIONS)
         synced = departments_sync(connection=connection)
         assigned = _assign_departments(connection=connection)
+        # Fill Datadeling's checklist, so the demo shows what the prerequisites look like.
+        prerequisites_check(connection=connection)
+        connection.refresh_from_db()
+        checked = {True: "forutsetninger ok", False: "forutsetninger ikke oppfylt"}.get(
+            connection.prerequisites_ok, "forutsetninger ikke sjekket"
+        )
         lines.append(
             f"  {subgroup.name}: {state}, {synced.fetched} avdelinger"
             + (f", {assigned} byråer fikk ekstern avdeling" if assigned else "")
+            + f", {checked}"
         )
     return "PowerOffice (sandkassen):\n" + "\n".join(lines)
