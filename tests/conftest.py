@@ -5,6 +5,8 @@ Personas: ``admin_a`` (administrator of agency A), ``finance_a`` (økonomi in A)
 """
 
 import importlib.util
+import os
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,21 @@ pytest_plugins = [
     for name in ("tests.fixtures.sandbox",)
     if importlib.util.find_spec(name) is not None
 ]
+
+
+def pytest_configure(config):
+    """In CI nothing may be skipped for want of a real part: PostgreSQL, Redis, Chromium."""
+    if not os.environ.get("CI"):
+        return
+    missing = []
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not os.environ.get("REDIS_URL"):
+        missing.append("REDIS_URL")
+    if not Path("/usr/bin/chromium").exists():
+        missing.append("/usr/bin/chromium")
+    if missing:
+        raise pytest.UsageError("CI needs the real services: " + ", ".join(missing))
 
 
 @pytest.fixture
