@@ -165,6 +165,45 @@ def not_found(what: str, key) -> ApiError:
     return ApiError(404, NOT_FOUND_TITLE, f"{what} with id = {key} not found.")
 
 
+def found(ctx: Ctx, collection: str, what: str, key) -> dict:
+    """The record with this id, or 404 ``<what> with id = <id> not found.``"""
+    record = get(ctx, collection, key)
+    if record is None:
+        raise not_found(what, key)
+    return record
+
+
+def fetch(ctx: Ctx, collection: str, what: str, dto, id_param=int_param, name: str = "id"):
+    """A GET of one record: no query parameters, the record or 404, 200 with its DTO."""
+    ctx.no_query()
+    record = found(ctx, collection, what, id_param(ctx, name))
+    return json_response(200, dto(ctx.client, record))
+
+
+def posted_body(ctx: Ctx, dto: str, title: str) -> tuple[dict, Problems]:
+    """A POST body: no query parameters, JSON of the right shape; the problems to add to."""
+    ctx.no_query()
+    body = ctx.json(title)
+    problems = Problems(title)
+    check_object(body, dto, problems)
+    problems.raise_if_any()
+    return body, problems
+
+
+def patched_body(ctx: Ctx, view: dict, dto: str, patch_dto: str, title: str):
+    """A PATCH body applied to the POST view of a record; the result checked as a POST."""
+    operations = ctx.json(title, patch=True)
+    patched = apply_json_patch(view, operations, dto, patch_dto, title)
+    problems = Problems(title)
+    check_object({k: v for k, v in patched.items() if v is not None}, dto, problems)
+    problems.raise_if_any()
+    return patched, problems
+
+
+def created(ctx: Ctx, record: dict, dto: dict) -> Response:
+    return json_response(201, dto, headers={"Location": f"{ctx.instance}/{record['Id']}"})
+
+
 def _derived(record: dict, name: str, source):
     return source if source is not None else record.get(name)
 
@@ -590,18 +629,19 @@ def _next_customer_number(ctx: Ctx, series: dict | None) -> int:
     raise ApiError(400, CUSTOMER_TITLE, "The customer sub-ledger number series is full.")
 
 
-def list_customers(ctx: Ctx) -> Response:
+def list_contacts(ctx: Ctx, collection: str, kind: str, dto) -> Response:
+    """GET /Customers and GET /Employees: both are contacts with the same filters."""
     q = ctx.query(
         "contactGroupIds",
-        "customerCreatedDateTimeOffsetGreaterThan",
-        "customerNos",
+        f"{kind}CreatedDateTimeOffsetGreaterThan",
+        f"{kind}Nos",
         "externalImportReference",
         "externalNos",
         "lastChangedDateTimeOffsetGreaterThan",
     )
     groups = q.ids("contactGroupIds")
-    created = q.timestamp("customerCreatedDateTimeOffsetGreaterThan")
-    numbers = q.number_ranges("customerNos")
+    created = q.timestamp(f"{kind}CreatedDateTimeOffsetGreaterThan")
+    numbers = q.number_ranges(f"{kind}Nos")
     reference = q.raw("externalImportReference")
     external = q.number_ranges("externalNos")
     changed = q.timestamp("lastChangedDateTimeOffsetGreaterThan")
@@ -612,8 +652,8 @@ def list_customers(ctx: Ctx) -> Response:
             f"Could not find contact group(s) with id = {', '.join(map(str, groups))}.",
         )
     items = []
-    for record in records(ctx.client, "customers"):
-        if created and not after(record.get("CustomerCreatedDateTimeOffset"), created):
+    for record in records(ctx.client, collection):
+        if created and not after(record.get(f"{kind.title()}CreatedDateTimeOffset"), created):
             continue
         if numbers is not None and not in_ranges(record.get("Number"), numbers):
             continue
@@ -623,25 +663,20 @@ def list_customers(ctx: Ctx) -> Response:
             continue
         if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
             continue
-        items.append(customer_dto(ctx.client, record))
+        items.append(dto(ctx.client, record))
     return list_response(q, items)
 
 
+def list_customers(ctx: Ctx) -> Response:
+    return list_contacts(ctx, "customers", "customer", customer_dto)
+
+
 def get_customer(ctx: Ctx) -> Response:
-    ctx.no_query()
-    customer_id = int_param(ctx)
-    record = get(ctx, "customers", customer_id)
-    if record is None:
-        raise not_found("Customer", customer_id)
-    return json_response(200, customer_dto(ctx.client, record))
+    return fetch(ctx, "customers", "Customer", customer_dto)
 
 
 def post_customer(ctx: Ctx) -> Response:
-    ctx.no_query()
-    body = ctx.json(CUSTOMER_TITLE)
-    problems = Problems(CUSTOMER_TITLE)
-    check_object(body, "CustomerPostDto", problems)
-    problems.raise_if_any()
+    body, problems = posted_body(ctx, "CustomerPostDto", CUSTOMER_TITLE)
     series = _check_customer(ctx, body, problems)
     problems.raise_if_any()
     now = now_iso()
@@ -656,11 +691,7 @@ def post_customer(ctx: Ctx) -> Response:
     }
     _customer_fields(ctx, body, record, series)
     ctx.data["customers"][str(record["Id"])] = record
-    return json_response(
-        201,
-        customer_dto(ctx.client, record),
-        headers={"Location": f"{ctx.instance}/{record['Id']}"},
-    )
+    return created(ctx, record, customer_dto(ctx.client, record))
 
 
 def _post_view(ctx: Ctx, record: dict, dto: str) -> dict:
@@ -675,19 +706,12 @@ def _post_view(ctx: Ctx, record: dict, dto: str) -> dict:
 
 def patch_customer(ctx: Ctx) -> Response:
     ctx.no_query()
-    customer_id = int_param(ctx)
-    record = get(ctx, "customers", customer_id)
-    if record is None:
-        raise not_found("Customer", customer_id)
-    operations = ctx.json(CUSTOMER_TITLE, patch=True)
+    record = found(ctx, "customers", "Customer", int_param(ctx))
     view = _post_view(ctx, record, "CustomerPostDto")
     view.pop("SubLedgerNumberSeriesId", None)
-    patched = apply_json_patch(
-        view, operations, "CustomerPostDto", "CustomerPatchDto", CUSTOMER_TITLE
+    patched, problems = patched_body(
+        ctx, view, "CustomerPostDto", "CustomerPatchDto", CUSTOMER_TITLE
     )
-    problems = Problems(CUSTOMER_TITLE)
-    check_object({k: v for k, v in patched.items() if v is not None}, "CustomerPostDto", problems)
-    problems.raise_if_any()
     if patched.get("Number") is None:
         problems.add("Number", "Number cannot be removed from a customer.")
     series = _check_customer(ctx, patched, problems, current=record)
@@ -700,9 +724,7 @@ def patch_customer(ctx: Ctx) -> Response:
 def delete_customer(ctx: Ctx) -> Response:
     ctx.no_query()
     customer_id = int_param(ctx)
-    record = get(ctx, "customers", customer_id)
-    if record is None:
-        raise not_found("Customer", customer_id)
+    record = found(ctx, "customers", "Customer", customer_id)
     if _customer_has_entries(ctx.client, record):
         raise ApiError(
             409,
@@ -821,12 +843,7 @@ def list_number_series(ctx: Ctx) -> Response:
 
 
 def get_number_series(ctx: Ctx) -> Response:
-    ctx.no_query()
-    series_id = uuid_param(ctx)
-    record = get(ctx, "numberseries", series_id)
-    if record is None:
-        raise not_found("Sub-ledger number series", series_id)
-    return json_response(200, series_dto(ctx.client, record))
+    return fetch(ctx, "numberseries", "Sub-ledger number series", series_dto, uuid_param)
 
 
 def list_vat_codes(ctx: Ctx) -> Response:
@@ -883,12 +900,7 @@ def list_accounts(ctx: Ctx) -> Response:
 
 
 def get_account(ctx: Ctx) -> Response:
-    ctx.no_query()
-    account_id = int_param(ctx)
-    record = get(ctx, "accounts", account_id)
-    if record is None:
-        raise not_found("General ledger account", account_id)
-    return json_response(200, account_dto(ctx.client, record))
+    return fetch(ctx, "accounts", "General ledger account", account_dto)
 
 
 def list_departments(ctx: Ctx) -> Response:
@@ -933,58 +945,15 @@ def list_departments(ctx: Ctx) -> Response:
 
 
 def get_department(ctx: Ctx) -> Response:
-    ctx.no_query()
-    department_id = int_param(ctx)
-    record = get(ctx, "departments", department_id)
-    if record is None:
-        raise not_found("Department", department_id)
-    return json_response(200, department_dto(ctx.client, record))
+    return fetch(ctx, "departments", "Department", department_dto)
 
 
 def list_employees(ctx: Ctx) -> Response:
-    q = ctx.query(
-        "contactGroupIds",
-        "employeeCreatedDateTimeOffsetGreaterThan",
-        "employeeNos",
-        "externalImportReference",
-        "externalNos",
-        "lastChangedDateTimeOffsetGreaterThan",
-    )
-    groups = q.ids("contactGroupIds")
-    created = q.timestamp("employeeCreatedDateTimeOffsetGreaterThan")
-    numbers = q.number_ranges("employeeNos")
-    reference = q.raw("externalImportReference")
-    external = q.number_ranges("externalNos")
-    changed = q.timestamp("lastChangedDateTimeOffsetGreaterThan")
-    if groups:
-        raise ApiError(
-            404,
-            NOT_FOUND_TITLE,
-            f"Could not find contact group(s) with id = {', '.join(map(str, groups))}.",
-        )
-    items = []
-    for record in records(ctx.client, "employees"):
-        if created and not after(record.get("EmployeeCreatedDateTimeOffset"), created):
-            continue
-        if numbers is not None and not in_ranges(record.get("Number"), numbers):
-            continue
-        if reference is not None and record.get("ExternalImportReference") != reference:
-            continue
-        if external is not None and not in_ranges(record.get("ExternalNumber"), external):
-            continue
-        if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
-            continue
-        items.append(employee_dto(ctx.client, record))
-    return list_response(q, items)
+    return list_contacts(ctx, "employees", "employee", employee_dto)
 
 
 def get_employee(ctx: Ctx) -> Response:
-    ctx.no_query()
-    employee_id = int_param(ctx, "employeeId")
-    record = get(ctx, "employees", employee_id)
-    if record is None:
-        raise not_found("Employee", employee_id)
-    return json_response(200, employee_dto(ctx.client, record))
+    return fetch(ctx, "employees", "Employee", employee_dto, name="employeeId")
 
 
 # -- Products ------------------------------------------------------------------------------
@@ -1036,12 +1005,7 @@ def list_products(ctx: Ctx) -> Response:
 
 
 def get_product(ctx: Ctx) -> Response:
-    ctx.no_query()
-    product_id = int_param(ctx)
-    record = get(ctx, "products", product_id)
-    if record is None:
-        raise not_found("Product", product_id)
-    return json_response(200, product_dto(ctx.client, record))
+    return fetch(ctx, "products", "Product", product_dto)
 
 
 def _check_sales_account(ctx: Ctx, body: dict, problems: Problems, which: str) -> dict | None:
@@ -1132,11 +1096,7 @@ def _product_fields(body: dict, record: dict, standard: dict | None, optional: d
 
 
 def post_product(ctx: Ctx) -> Response:
-    ctx.no_query()
-    body = ctx.json(PRODUCT_TITLE)
-    problems = Problems(PRODUCT_TITLE)
-    check_object(body, "ProductPostDto", problems)
-    problems.raise_if_any()
+    body, problems = posted_body(ctx, "ProductPostDto", PRODUCT_TITLE)
     standard, optional = _check_product(ctx, body, problems)
     problems.raise_if_any()
     now = now_iso()
@@ -1154,18 +1114,11 @@ def post_product(ctx: Ctx) -> Response:
 
 def patch_product(ctx: Ctx) -> Response:
     ctx.no_query()
-    product_id = int_param(ctx)
-    record = get(ctx, "products", product_id)
-    if record is None:
-        raise not_found("Product", product_id)
-    operations = ctx.json(PRODUCT_TITLE, patch=True)
+    record = found(ctx, "products", "Product", int_param(ctx))
     view = _post_view(ctx, record, "ProductPostDto")
     view["StandardSalesAccount"] = None
     view["OptionalSalesAccount"] = None
-    patched = apply_json_patch(view, operations, "ProductPostDto", "ProductPatchDto", PRODUCT_TITLE)
-    problems = Problems(PRODUCT_TITLE)
-    check_object({k: v for k, v in patched.items() if v is not None}, "ProductPostDto", problems)
-    problems.raise_if_any()
+    patched, problems = patched_body(ctx, view, "ProductPostDto", "ProductPatchDto", PRODUCT_TITLE)
     standard, optional = _check_product(ctx, patched, problems, current=record)
     problems.raise_if_any()
     _product_fields(patched, record, standard, optional)
@@ -1176,9 +1129,7 @@ def patch_product(ctx: Ctx) -> Response:
 def delete_product(ctx: Ctx) -> Response:
     ctx.no_query()
     product_id = int_param(ctx)
-    record = get(ctx, "products", product_id)
-    if record is None:
-        raise not_found("Product", product_id)
+    found(ctx, "products", "Product", product_id)
     for voucher in records(ctx.client, "vouchers"):
         if any(
             line.get("ProductId") == product_id
@@ -1934,20 +1885,18 @@ def list_invoices(ctx: Ctx) -> Response:
 
 
 def get_invoice(ctx: Ctx) -> Response:
-    ctx.no_query()
-    invoice_id = uuid_param(ctx)
-    record = get(ctx, "outgoinginvoices", invoice_id)
-    if record is None:
-        raise not_found("Outgoing invoice", invoice_id)
-    return json_response(200, invoice_dto(ctx.client, record, ctx.app_key))
+    return fetch(
+        ctx,
+        "outgoinginvoices",
+        "Outgoing invoice",
+        lambda client, record: invoice_dto(client, record, ctx.app_key),
+        uuid_param,
+    )
 
 
 def list_invoice_lines(ctx: Ctx) -> Response:
     q = ctx.query()
-    invoice_id = uuid_param(ctx)
-    record = get(ctx, "outgoinginvoices", invoice_id)
-    if record is None:
-        raise not_found("Outgoing invoice", invoice_id)
+    record = found(ctx, "outgoinginvoices", "Outgoing invoice", uuid_param(ctx))
     items = [serialize(line, "OutgoingInvoiceLineDto") for line in record.get("_lines") or []]
     return list_response(q, items)
 
@@ -1981,12 +1930,9 @@ def list_pay_items(ctx: Ctx) -> Response:
 
 
 def get_pay_item(ctx: Ctx) -> Response:
-    ctx.no_query()
-    pay_item_id = uuid_param(ctx)
-    record = get(ctx, "payitems", pay_item_id)
-    if record is None:
-        raise ApiError(404, NOT_FOUND_TITLE, f"Pay item with id = {pay_item_id} not found.")
-    return json_response(200, serialize(record, "PayItemDto"))
+    return fetch(
+        ctx, "payitems", "Pay item", lambda _, record: serialize(record, "PayItemDto"), uuid_param
+    )
 
 
 def _check_salary_line(
@@ -2111,7 +2057,7 @@ def _own_salary_line(ctx: Ctx) -> dict:
     line_id = int_param(ctx)
     record = get(ctx, "salarylines", line_id)
     if record is None or record.get("_created_by") != ctx.app_key:
-        raise ApiError(404, NOT_FOUND_TITLE, f"Salary line with id = {line_id} not found.")
+        raise not_found("Salary line", line_id)
     return record
 
 
@@ -2121,11 +2067,7 @@ def get_salary_line(ctx: Ctx) -> Response:
 
 
 def post_salary_line(ctx: Ctx) -> Response:
-    ctx.no_query()
-    body = ctx.json(SALARY_TITLE)
-    problems = Problems(SALARY_TITLE)
-    check_object(body, "SalaryLinePostDto", problems)
-    problems.raise_if_any()
+    body, problems = posted_body(ctx, "SalaryLinePostDto", SALARY_TITLE)
     _check_salary_line(ctx, body, problems)
     problems.raise_if_any()
     now = now_iso()
@@ -2139,9 +2081,7 @@ def post_salary_line(ctx: Ctx) -> Response:
     }
     _salary_fields(body, record, get(ctx, "payitems", canonical_uuid(body["PayItemId"])))
     ctx.data["salarylines"][str(record["Id"])] = record
-    return json_response(
-        201, salary_dto(record), headers={"Location": f"{ctx.instance}/{record['Id']}"}
-    )
+    return created(ctx, record, salary_dto(record))
 
 
 def patch_salary_line(ctx: Ctx) -> Response:
@@ -2153,14 +2093,10 @@ def patch_salary_line(ctx: Ctx) -> Response:
             "Salary line conflict",
             f"Salary line with id = {record['Id']} is locked and cannot be changed.",
         )
-    operations = ctx.json(SALARY_TITLE, patch=True)
     view = _post_view(ctx, record, "SalaryLinePostDto")
-    patched = apply_json_patch(
-        view, operations, "SalaryLinePostDto", "SalaryLinePatchDto", SALARY_TITLE
+    patched, problems = patched_body(
+        ctx, view, "SalaryLinePostDto", "SalaryLinePatchDto", SALARY_TITLE
     )
-    problems = Problems(SALARY_TITLE)
-    check_object({k: v for k, v in patched.items() if v is not None}, "SalaryLinePostDto", problems)
-    problems.raise_if_any()
     _check_salary_line(ctx, patched, problems, current=record)
     problems.raise_if_any()
     _salary_fields(patched, record, get(ctx, "payitems", canonical_uuid(patched["PayItemId"])))
