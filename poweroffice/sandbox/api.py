@@ -208,6 +208,69 @@ def _derived(record: dict, name: str, source):
     return source if source is not None else record.get(name)
 
 
+# -- list filters: each is None when its query parameter is not given -----------------------
+
+
+def _field(name: str, view=None):
+    """A record's own value, or (with ``view``) the value of the DTO ``view`` makes of it."""
+    if view is None:
+        return lambda record: record.get(name)
+    return lambda record: view(record).get(name)
+
+
+def since(name: str, stamp):
+    """A ``...GreaterThan`` timestamp filter."""
+    if not stamp:
+        return None
+    value = _field(name)
+    return lambda record: after(value(record), stamp)
+
+
+def among(name: str, values):
+    if values is None:
+        return None
+    return lambda record: record.get(name) in values
+
+
+def equal(name: str, wanted, view=None):
+    if wanted is None:
+        return None
+    value = _field(name, view)
+    return lambda record: value(record) == wanted
+
+
+def flag(name: str, wanted: bool | None):
+    if wanted is None:
+        return None
+    return lambda record: bool(record.get(name)) == wanted
+
+
+def within(name: str, ranges, view=None):
+    if ranges is None:
+        return None
+    value = _field(name, view)
+    return lambda record: in_ranges(value(record), ranges)
+
+
+def code_among(name: str, codes, view=None):
+    """A code filter where "-1" asks for the records without a code."""
+    if codes is None:
+        return None
+    value = _field(name, view)
+
+    def test(record: dict) -> bool:
+        code = value(record)
+        return (code is None and "-1" in codes) or (code is not None and code in codes)
+
+    return test
+
+
+def listing(q: Query, rows: list[dict], dto, *tests) -> Response:
+    """The DTOs of the records every given filter keeps, ordered and paged."""
+    tests = [test for test in tests if test is not None]
+    return list_response(q, [dto(record) for record in rows if all(t(record) for t in tests)])
+
+
 # -- DTOs ----------------------------------------------------------------------------------
 
 
@@ -651,20 +714,16 @@ def list_contacts(ctx: Ctx, collection: str, kind: str, dto) -> Response:
             NOT_FOUND_TITLE,
             f"Could not find contact group(s) with id = {', '.join(map(str, groups))}.",
         )
-    items = []
-    for record in records(ctx.client, collection):
-        if created and not after(record.get(f"{kind.title()}CreatedDateTimeOffset"), created):
-            continue
-        if numbers is not None and not in_ranges(record.get("Number"), numbers):
-            continue
-        if reference is not None and record.get("ExternalImportReference") != reference:
-            continue
-        if external is not None and not in_ranges(record.get("ExternalNumber"), external):
-            continue
-        if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
-            continue
-        items.append(dto(ctx.client, record))
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, collection),
+        lambda record: dto(ctx.client, record),
+        since(f"{kind.title()}CreatedDateTimeOffset", created),
+        within("Number", numbers),
+        equal("ExternalImportReference", reference),
+        within("ExternalNumber", external),
+        since("LastChangedDateTimeOffset", changed),
+    )
 
 
 def list_customers(ctx: Ctx) -> Response:
@@ -829,17 +888,14 @@ def list_number_series(ctx: Ctx) -> Response:
     accounts = q.number_ranges("generalLedgerAccountNos")
     is_default = q.boolean("isDefault")
     kinds = q.enum("subLedgerNumberSeriesType", ("Customer", "Supplier", "Employee"))
-    items = []
-    for record in records(ctx.client, "numberseries"):
-        dto = series_dto(ctx.client, record)
-        if accounts is not None and not in_ranges(dto.get("GeneralLedgerAccountNo"), accounts):
-            continue
-        if is_default is not None and bool(record.get("IsDefault")) != is_default:
-            continue
-        if kinds is not None and record.get("SubLedgerNumberSeriesType") not in kinds:
-            continue
-        items.append(dto)
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "numberseries"),
+        lambda record: series_dto(ctx.client, record),
+        within("GeneralLedgerAccountNo", accounts, lambda r: series_dto(ctx.client, r)),
+        flag("IsDefault", is_default),
+        among("SubLedgerNumberSeriesType", kinds),
+    )
 
 
 def get_number_series(ctx: Ctx) -> Response:
@@ -851,14 +907,15 @@ def list_vat_codes(ctx: Ctx) -> Response:
     include_expired = q.boolean("includeExpired")
     is_active = q.boolean("isActive")
     today = date.today().isoformat()
-    items = []
-    for record in records(ctx.client, "vatcodes"):
-        if not include_expired and record.get("ValidTo") and str(record["ValidTo"])[:10] < today:
-            continue
-        if is_active is not None and bool(record.get("IsActive")) != is_active:
-            continue
-        items.append(serialize(record, "VatCodeDto"))
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "vatcodes"),
+        lambda record: serialize(record, "VatCodeDto"),
+        None
+        if include_expired
+        else lambda record: not (record.get("ValidTo") and str(record["ValidTo"])[:10] < today),
+        flag("IsActive", is_active),
+    )
 
 
 def list_accounts(ctx: Ctx) -> Response:
@@ -884,19 +941,16 @@ def list_accounts(ctx: Ctx) -> Response:
                     f"agricultureDepartments has an invalid value '{value}'.",
                 )
         departments = {value.lower() for value in departments}
-    items = []
-    for record in records(ctx.client, "accounts"):
-        if numbers is not None and not in_ranges(record.get("AccountNo"), numbers):
-            continue
-        if (
-            departments is not None
-            and (record.get("AgricultureDepartment") or "None").lower() not in departments
-        ):
-            continue
-        if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
-            continue
-        items.append(account_dto(ctx.client, record))
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "accounts"),
+        lambda record: account_dto(ctx.client, record),
+        within("AccountNo", numbers),
+        None
+        if departments is None
+        else lambda record: (record.get("AgricultureDepartment") or "None").lower() in departments,
+        since("LastChangedDateTimeOffset", changed),
+    )
 
 
 def get_account(ctx: Ctx) -> Response:
@@ -920,28 +974,20 @@ def list_departments(ctx: Ctx) -> Response:
     changed = q.timestamp("lastChangedDateTimeOffsetGreaterThan")
     manager = q.integer("managerEmployeeNo")
     name = q.raw("name")
-    items = []
-    for record in records(ctx.client, "departments"):
-        dto = department_dto(ctx.client, record)
-        if codes is not None and record.get("Code") not in codes:
-            continue
-        if created and not after(record.get("CreatedDateTimeOffset"), created):
-            continue
-        if (
-            journal is not None
-            and (record.get("CreatedFromImportJournalId") or "").lower() not in journal
-        ):
-            continue
-        if is_active is not None and bool(record.get("IsActive")) != is_active:
-            continue
-        if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
-            continue
-        if manager is not None and dto.get("ManagerEmployeeNo") != manager:
-            continue
-        if name is not None and (record.get("Name") or "").lower() != name.lower():
-            continue
-        items.append(dto)
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "departments"),
+        lambda record: department_dto(ctx.client, record),
+        among("Code", codes),
+        since("CreatedDateTimeOffset", created),
+        None
+        if journal is None
+        else lambda record: (record.get("CreatedFromImportJournalId") or "").lower() in journal,
+        flag("IsActive", is_active),
+        since("LastChangedDateTimeOffset", changed),
+        equal("ManagerEmployeeNo", manager, lambda r: department_dto(ctx.client, r)),
+        None if name is None else lambda record: (record.get("Name") or "").lower() == name.lower(),
+    )
 
 
 def get_department(ctx: Ctx) -> Response:
@@ -978,30 +1024,21 @@ def list_products(ctx: Ctx) -> Response:
     names = q.strings("names")
     groups = q.strings("productGroupCodes")
     kinds = q.enum("type", ("Product", "Service"))
-    items = []
-    for record in records(ctx.client, "products"):
-        if codes is not None and record.get("Code") not in codes:
-            continue
-        if created and not after(record.get("CreatedDateTimeOffset"), created):
-            continue
-        if archived is not None and bool(record.get("IsArchived")) != archived:
-            continue
-        if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
-            continue
-        if stock_changed and not after(
-            record.get("StockOnHandLastChangedDatetimeOffset"), stock_changed
-        ):
-            continue
-        if names is not None and (record.get("Name") or "").lower() not in {
-            n.lower() for n in names
-        }:
-            continue
-        if groups is not None and record.get("ProductGroupCode") not in groups:
-            continue
-        if kinds is not None and (record.get("ProductType") or "Product") not in kinds:
-            continue
-        items.append(product_dto(ctx.client, record))
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "products"),
+        lambda record: product_dto(ctx.client, record),
+        among("Code", codes),
+        since("CreatedDateTimeOffset", created),
+        flag("IsArchived", archived),
+        since("LastChangedDateTimeOffset", changed),
+        since("StockOnHandLastChangedDatetimeOffset", stock_changed),
+        None
+        if names is None
+        else lambda record: (record.get("Name") or "").lower() in {n.lower() for n in names},
+        among("ProductGroupCode", groups),
+        None if kinds is None else lambda record: (record.get("ProductType") or "Product") in kinds,
+    )
 
 
 def get_product(ctx: Ctx) -> Response:
@@ -1760,30 +1797,27 @@ def list_documentation(ctx: Ctx) -> Response:
     q = ctx.query("id", "voucherNo")
     ids = q.uuids("id")
     voucher_no = q.integer("voucherNo")
-    items = []
-    for voucher in records(ctx.client, "vouchers"):
-        if ids is not None and voucher["Id"] not in ids:
-            continue
-        if voucher_no is not None and voucher.get("VoucherNo") != voucher_no:
-            continue
-        items.append(
-            serialize(
-                {
-                    "HasEhf": False,
-                    "HasImages": False,
-                    "HasPdf": voucher["Id"] in ctx.client["attachments"],
-                    "HasSalesOrderAttachments": False,
-                    "IsImported": bool(voucher.get("_created_by")),
-                    "VoucherId": voucher["Id"],
-                    "VoucherNo": voucher.get("VoucherNo"),
-                    "VoucherType": "OutgoingCreditNote"
-                    if dec(voucher.get("CurrencyAmount") or 0) < 0
-                    else "OutgoingInvoice",
-                },
-                "VoucherDocumentationDto",
-            )
-        )
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "vouchers"),
+        lambda voucher: serialize(
+            {
+                "HasEhf": False,
+                "HasImages": False,
+                "HasPdf": voucher["Id"] in ctx.client["attachments"],
+                "HasSalesOrderAttachments": False,
+                "IsImported": bool(voucher.get("_created_by")),
+                "VoucherId": voucher["Id"],
+                "VoucherNo": voucher.get("VoucherNo"),
+                "VoucherType": "OutgoingCreditNote"
+                if dec(voucher.get("CurrencyAmount") or 0) < 0
+                else "OutgoingInvoice",
+            },
+            "VoucherDocumentationDto",
+        ),
+        among("Id", ids),
+        equal("VoucherNo", voucher_no),
+    )
 
 
 def download_documentation(ctx: Ctx) -> Response:
@@ -1840,48 +1874,36 @@ def list_invoices(ctx: Ctx) -> Response:
     sent = q.timestamp("sentDateTimeOffsetGreaterThan")
     to_date = q.day("toDate")
     voucher_nos = q.number_ranges("voucherNos")
-    items = []
-    for record in records(ctx.client, "outgoinginvoices"):
-        dto = invoice_dto(ctx.client, record, ctx.app_key)
-        if balance_changed and not after(
-            record.get("BalanceLastChangedDateTimeOffset"), balance_changed
-        ):
-            continue
-        if customers is not None and not in_ranges(record.get("CustomerNo"), customers):
-            continue
-        if matching is not None and record.get("CustomMatchingReference") not in matching:
-            continue
-        if departments is not None:
-            code = dto.get("DepartmentCode")
-            if not (
-                (code is None and "-1" in departments) or (code is not None and code in departments)
-            ):
-                continue
-        voucher_date = (
-            parse_date(str(record.get("VoucherDate"))[:10]) if record.get("VoucherDate") else None
-        )
-        if from_date and (voucher_date is None or voucher_date < from_date):
-            continue
-        if to_date and (voucher_date is None or voucher_date > to_date):
-            continue
-        if invoice_ids is not None and str(record["Id"]).lower() not in invoice_ids:
-            continue
-        if numbers is not None and not in_ranges(record.get("InvoiceNo"), numbers):
-            continue
-        if only_ours and not dto["IsCreatedByCurrentIntegration"]:
-            continue
-        if only_unpaid and dec(record.get("Balance") or 0) == 0:
-            continue
-        if projects is not None:
-            code = record.get("ProjectCode")
-            if not ((code is None and "-1" in projects) or (code is not None and code in projects)):
-                continue
-        if sent and not after(record.get("SentDateTimeOffset"), sent):
-            continue
-        if voucher_nos is not None and not in_ranges(record.get("VoucherNo"), voucher_nos):
-            continue
-        items.append(dto)
-    return list_response(q, items)
+
+    def voucher_date(record: dict):
+        value = record.get("VoucherDate")
+        return parse_date(str(value)[:10]) if value else None
+
+    def dto(record: dict) -> dict:
+        return invoice_dto(ctx.client, record, ctx.app_key)
+
+    return listing(
+        q,
+        records(ctx.client, "outgoinginvoices"),
+        dto,
+        since("BalanceLastChangedDateTimeOffset", balance_changed),
+        within("CustomerNo", customers),
+        among("CustomMatchingReference", matching),
+        code_among("DepartmentCode", departments, dto),
+        None
+        if not from_date
+        else lambda record: (day := voucher_date(record)) is not None and day >= from_date,
+        None
+        if not to_date
+        else lambda record: (day := voucher_date(record)) is not None and day <= to_date,
+        None if invoice_ids is None else lambda record: str(record["Id"]).lower() in invoice_ids,
+        within("InvoiceNo", numbers),
+        None if not only_ours else lambda record: dto(record)["IsCreatedByCurrentIntegration"],
+        None if not only_unpaid else lambda record: dec(record.get("Balance") or 0) != 0,
+        code_among("ProjectCode", projects),
+        since("SentDateTimeOffset", sent),
+        within("VoucherNo", voucher_nos),
+    )
 
 
 def get_invoice(ctx: Ctx) -> Response:
@@ -1915,18 +1937,15 @@ def list_pay_items(ctx: Ctx) -> Response:
     created = q.timestamp("createdDateTimeOffsetGreaterThan")
     is_active = q.boolean("isActive")
     changed = q.timestamp("lastChangedDateTimeOffsetGreaterThan")
-    items = []
-    for record in records(ctx.client, "payitems"):
-        if codes is not None and record.get("Code") not in codes:
-            continue
-        if created and not after(record.get("CreatedDateTimeOffset"), created):
-            continue
-        if is_active is not None and bool(record.get("IsActive")) != is_active:
-            continue
-        if changed and not after(record.get("LastChangedDateTimeOffset"), changed):
-            continue
-        items.append(serialize(record, "PayItemDto"))
-    return list_response(q, items)
+    return listing(
+        q,
+        records(ctx.client, "payitems"),
+        lambda record: serialize(record, "PayItemDto"),
+        among("Code", codes),
+        since("CreatedDateTimeOffset", created),
+        flag("IsActive", is_active),
+        since("LastChangedDateTimeOffset", changed),
+    )
 
 
 def get_pay_item(ctx: Ctx) -> Response:
