@@ -27,127 +27,43 @@ def default_subscription_key() -> str:
     return os.environ.get("POWEROFFICE_SUBSCRIPTION_KEY") or DEFAULT_SUBSCRIPTION_KEY
 
 
+def _vat(code, name, description, rate, direction, *, active=True, valid=("2017-01-01", None)):
+    return (code, name, description, rate, active, *valid, direction)
+
+
+_NO_VAT, _INPUT, _OUTPUT = "Ingen mva", "Inngående mva", "Utgående mva"
+
 # Norwegian SAF-T VAT codes as PowerOffice Go lists them.
 # (code, name, description, rate, is_active, valid_from, valid_to, direction)
 # direction: "sales" (outgoing VAT or no VAT on sales), "purchase" (input VAT), "none".
 VAT_CODES = [
-    (
-        "0",
-        "Ingen mva-behandling (anskaffelser)",
-        "Ingen mva",
-        "0",
-        True,
-        "2017-01-01",
-        None,
-        "none",
-    ),
-    ("1", "Inngående mva, høy sats", "Inngående mva", "0.25", True, "2017-01-01", None, "purchase"),
-    ("3", "Utgående mva, høy sats", "Utgående mva", "0.25", True, "2017-01-01", None, "sales"),
-    ("5", "Ingen utgående mva (nullsats)", "Utgående mva", "0", True, "2017-01-01", None, "sales"),
-    (
-        "6",
-        "Omsetning utenfor merverdiavgiftsloven",
-        "Ingen mva",
-        "0",
-        True,
-        "2017-01-01",
-        None,
-        "sales",
-    ),
-    ("7", "Ingen mva-behandling (inntekter)", "Ingen mva", "0", True, "2017-01-01", None, "sales"),
-    (
-        "11",
-        "Inngående mva, middels sats",
-        "Inngående mva",
-        "0.15",
-        True,
-        "2017-01-01",
-        None,
-        "purchase",
-    ),
-    (
-        "12",
-        "Inngående mva, råfisk",
-        "Inngående mva",
-        "0.1111",
-        True,
-        "2017-01-01",
-        None,
-        "purchase",
-    ),
-    (
-        "13",
-        "Inngående mva, lav sats",
-        "Inngående mva",
-        "0.12",
-        True,
-        "2018-01-01",
-        None,
-        "purchase",
-    ),
-    (
-        "14",
-        "Fradrag innførselsmva, høy sats",
-        "Inngående mva",
-        "0.25",
-        True,
-        "2017-01-01",
-        None,
-        "purchase",
-    ),
-    (
-        "15",
-        "Fradrag innførselsmva, middels sats",
-        "Inngående mva",
-        "0.15",
-        True,
-        "2017-01-01",
-        None,
-        "purchase",
-    ),
-    ("31", "Utgående mva, middels sats", "Utgående mva", "0.15", True, "2017-01-01", None, "sales"),
-    ("32", "Utgående mva, råfisk", "Utgående mva", "0.1111", True, "2017-01-01", None, "sales"),
-    ("33", "Utgående mva, lav sats", "Utgående mva", "0.12", True, "2018-01-01", None, "sales"),
-    (
-        "51",
-        "Innenlands omsetning med omvendt avgiftsplikt",
-        "Utgående mva",
-        "0",
-        True,
-        "2017-01-01",
-        None,
-        "sales",
-    ),
-    (
-        "52",
-        "Utførsel av varer og tjenester",
-        "Utgående mva",
-        "0",
-        True,
-        "2017-01-01",
-        None,
-        "sales",
-    ),
+    _vat("0", "Ingen mva-behandling (anskaffelser)", _NO_VAT, "0", "none"),
+    _vat("1", "Inngående mva, høy sats", _INPUT, "0.25", "purchase"),
+    _vat("3", "Utgående mva, høy sats", _OUTPUT, "0.25", "sales"),
+    _vat("5", "Ingen utgående mva (nullsats)", _OUTPUT, "0", "sales"),
+    _vat("6", "Omsetning utenfor merverdiavgiftsloven", _NO_VAT, "0", "sales"),
+    _vat("7", "Ingen mva-behandling (inntekter)", _NO_VAT, "0", "sales"),
+    _vat("11", "Inngående mva, middels sats", _INPUT, "0.15", "purchase"),
+    _vat("12", "Inngående mva, råfisk", _INPUT, "0.1111", "purchase"),
+    _vat("13", "Inngående mva, lav sats", _INPUT, "0.12", "purchase", valid=("2018-01-01", None)),
+    _vat("14", "Fradrag innførselsmva, høy sats", _INPUT, "0.25", "purchase"),
+    _vat("15", "Fradrag innførselsmva, middels sats", _INPUT, "0.15", "purchase"),
+    _vat("31", "Utgående mva, middels sats", _OUTPUT, "0.15", "sales"),
+    _vat("32", "Utgående mva, råfisk", _OUTPUT, "0.1111", "sales"),
+    _vat("33", "Utgående mva, lav sats", _OUTPUT, "0.12", "sales", valid=("2018-01-01", None)),
+    _vat("51", "Innenlands omsetning med omvendt avgiftsplikt", _OUTPUT, "0", "sales"),
+    _vat("52", "Utførsel av varer og tjenester", _OUTPUT, "0", "sales"),
     # The temporary low rate of 2020-2021: expired, listed only with includeExpired=true.
-    (
+    _vat(
         "33",
         "Utgående mva, lav sats (midlertidig)",
-        "Utgående mva",
+        _OUTPUT,
         "0.06",
-        True,
-        "2020-04-01",
-        "2021-09-30",
         "sales",
+        valid=("2020-04-01", "2021-09-30"),
     ),
-    (
-        "81",
-        "Innførsel av varer med fradrag, høy sats",
-        "Inngående mva",
-        "0.25",
-        False,
-        "2017-01-01",
-        None,
-        "purchase",
+    _vat(
+        "81", "Innførsel av varer med fradrag, høy sats", _INPUT, "0.25", "purchase", active=False
     ),
 ]
 
@@ -206,53 +122,28 @@ EMPLOYEES = [
     (10, "Erik", "Jensen", "1", "Lønnsansvarlig"),
 ]
 
+
+def _mileage(code, name, description, *, active=True):
+    """A kilometre allowance: quantity (km) × rate, posted to 7100."""
+    return (code, name, "QuantityAndRate", "ExpenseAllowance", description, None, active, 7100)
+
+
+def _refund(code, name):
+    """A refunded outlay (toll, parking, ferry), posted to 7140."""
+    return (code, name, "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140)
+
+
 # (code, name, processing type, benefit, benefit description, rate, active, account no)
 PAY_ITEMS = [
     ("1000", "Fastlønn", "FixedSalary", "Cash", "Fastloenn", None, True, 5000),
     ("1010", "Timelønn", "HourlyWage", "Cash", "Timeloenn", None, True, 5000),
-    (
-        "7100",
-        "Kilometergodtgjørelse",
-        "QuantityAndRate",
-        "ExpenseAllowance",
-        "KilometergodtgjoerelseBil",
-        None,
-        True,
-        7100,
-    ),
-    (
-        "7101",
-        "Passasjertillegg",
-        "QuantityAndRate",
-        "ExpenseAllowance",
-        "KilometergodtgjoerelsePassasjertillegg",
-        None,
-        True,
-        7100,
-    ),
-    (
-        "7102",
-        "Tillegg for tilhenger og utstyr",
-        "QuantityAndRate",
-        "ExpenseAllowance",
-        "KilometergodtgjoerelseBil",
-        None,
-        True,
-        7100,
-    ),
-    ("7140", "Bompenger", "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140),
-    ("7141", "Parkering", "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140),
-    ("7142", "Ferje", "ExpenseRefund", "ExpenseAllowance", "RefusjonUtlegg", None, True, 7140),
-    (
-        "7199",
-        "Kilometergodtgjørelse (utgått)",
-        "QuantityAndRate",
-        "ExpenseAllowance",
-        "KilometergodtgjoerelseBil",
-        None,
-        False,
-        7100,
-    ),
+    _mileage("7100", "Kilometergodtgjørelse", "KilometergodtgjoerelseBil"),
+    _mileage("7101", "Passasjertillegg", "KilometergodtgjoerelsePassasjertillegg"),
+    _mileage("7102", "Tillegg for tilhenger og utstyr", "KilometergodtgjoerelseBil"),
+    _refund("7140", "Bompenger"),
+    _refund("7141", "Parkering"),
+    _refund("7142", "Ferje"),
+    _mileage("7199", "Kilometergodtgjørelse (utgått)", "KilometergodtgjoerelseBil", active=False),
 ]
 
 # (type, name, from, to, general ledger account no, default)
