@@ -69,6 +69,13 @@ def bad(detail: str, status: int = 400) -> ApiError:
     return ApiError(status, "Sandbox hook error", detail)
 
 
+def only_keys(body: dict, allowed, what: str = "key(s)") -> None:
+    """Refuse a hook body with a key the hook does not know."""
+    unknown = set(body) - set(allowed)
+    if unknown:
+        raise bad(f"Unknown {what}: {', '.join(sorted(unknown))}.")
+
+
 def handle(state: SandboxState, method: str, path: str, query: dict[str, str], body) -> Response:
     parts = [p for p in path.split("/") if p][1:]  # drop "_sandbox"
     with state.lock:
@@ -115,9 +122,7 @@ def _number(body: dict, key: str, *, minimum: float = 0):
 
 
 def _set_config(state: SandboxState, body: dict) -> None:
-    unknown = set(body) - {"rate_limit", "latency_ms", "token_lifetime"}
-    if unknown:
-        raise bad(f"Unknown config key(s): {', '.join(sorted(unknown))}.")
+    only_keys(body, ("rate_limit", "latency_ms", "token_lifetime"), "config key(s)")
     for key in ("rate_limit", "latency_ms"):
         if key in body:
             state.config[key] = _number(body, key)
@@ -169,9 +174,7 @@ def _faults(state: SandboxState, method: str, body) -> Response:
     if single:
         rules.append(single)
     for rule in rules:
-        unknown = set(rule) - _RULE_KEYS
-        if unknown:
-            raise bad(f"Unknown fault rule key(s): {', '.join(sorted(unknown))}.")
+        only_keys(rule, _RULE_KEYS, "fault rule key(s)")
         action = rule.get("action") or ("status" if rule.get("status") else None)
         if action not in ("status", "delay", "close"):
             raise bad("A fault rule needs a status, or action 'delay' or 'close'.")
@@ -274,9 +277,7 @@ def _clients(state: SandboxState, method: str, parts: list[str], body) -> Respon
             "client_key",
             "seed",
         }
-        unknown = set(body) - allowed
-        if unknown:
-            raise bad(f"Unknown key(s): {', '.join(sorted(unknown))}.")
+        only_keys(body, allowed)
         if not isinstance(body.get("name"), str) or not body["name"].strip():
             raise bad("name is required.")
         if body.get("client_key") and state.find_client(body["client_key"]):
@@ -352,9 +353,7 @@ def _patch_client(client: dict, body: dict) -> None:
         "add_privileges",
         "remove_privileges",
     }
-    unknown = set(body) - allowed
-    if unknown:
-        raise bad(f"Unknown key(s): {', '.join(sorted(unknown))}.")
+    only_keys(body, allowed)
     for key in ("name", "application_key", "subscription_key"):
         if key in body:
             if not isinstance(body[key], str) or not body[key]:

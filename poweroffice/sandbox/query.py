@@ -80,32 +80,31 @@ class Query:
                 ranges.append((low, high))
         return ranges
 
-    def ids(self, name: str) -> list[int] | None:
+    def _each(self, name: str, convert) -> list | None:
+        """A comma-separated list, each part converted (or refused) by ``convert``."""
         value = self.raw(name)
         if value is None:
             return None
-        result = []
-        for part in value.split(","):
-            part = part.strip()
+        return [convert(part.strip()) for part in value.split(",")]
+
+    def ids(self, name: str) -> list[int] | None:
+        def convert(part: str) -> int:
             if not part.isdigit():
                 raise bad_query(
                     f"{name} contains negative numbers and/or range of numbers. '-' is not "
                     "allowed, only comma ',' separated single positive numbers are allowed."
                 )
-            result.append(int(part))
-        return result
+            return int(part)
+
+        return self._each(name, convert)
 
     def uuids(self, name: str) -> list[str] | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        result = []
-        for part in value.split(","):
-            part = part.strip()
+        def convert(part: str) -> str:
             if not is_uuid(part):
                 raise bad_query(f"{name} contains '{part}', which is not a uuid.")
-            result.append(part.lower())
-        return result
+            return part.lower()
+
+        return self._each(name, convert)
 
     def strings(self, name: str) -> list[str] | None:
         value = self.raw(name)
