@@ -204,6 +204,24 @@ def created(ctx: Ctx, record: dict, dto: dict) -> Response:
     return json_response(201, dto, headers={"Location": f"{ctx.instance}/{record['Id']}"})
 
 
+def new_record(ctx: Ctx, **values) -> dict:
+    """A record this integration creates now: a new Id, both timestamps, ``values``."""
+    now = now_iso()
+    return {
+        "Id": ctx.state.new_id(ctx.client),
+        "CreatedDateTimeOffset": now,
+        "LastChangedDateTimeOffset": now,
+        **values,
+        "_created_by": ctx.app_key,
+    }
+
+
+def in_use(what: str, key) -> ApiError:
+    return ApiError(
+        409, f"{what} conflict", f"{what} with id = {key} is in use and cannot be deleted."
+    )
+
+
 def _derived(record: dict, name: str, source):
     return source if source is not None else record.get(name)
 
@@ -785,11 +803,7 @@ def delete_customer(ctx: Ctx) -> Response:
     customer_id = int_param(ctx)
     record = found(ctx, "customers", "Customer", customer_id)
     if _customer_has_entries(ctx.client, record):
-        raise ApiError(
-            409,
-            "Customer conflict",
-            f"Customer with id = {customer_id} is in use and cannot be deleted.",
-        )
+        raise in_use("Customer", customer_id)
     del ctx.data["customers"][str(customer_id)]
     return empty_response(200)
 
@@ -1136,13 +1150,7 @@ def post_product(ctx: Ctx) -> Response:
     body, problems = posted_body(ctx, "ProductPostDto", PRODUCT_TITLE)
     standard, optional = _check_product(ctx, body, problems)
     problems.raise_if_any()
-    now = now_iso()
-    record = {
-        "Id": ctx.state.new_id(ctx.client),
-        "CreatedDateTimeOffset": now,
-        "LastChangedDateTimeOffset": now,
-        "_created_by": ctx.app_key,
-    }
+    record = new_record(ctx)
     _product_fields(body, record, standard, optional)
     ctx.data["products"][str(record["Id"])] = record
     # PowerOffice answers a created product with 200, not 201.
@@ -1172,11 +1180,7 @@ def delete_product(ctx: Ctx) -> Response:
             line.get("ProductId") == product_id
             for line in voucher.get("OutgoingInvoiceLines") or []
         ):
-            raise ApiError(
-                409,
-                "Product conflict",
-                f"Product with id = {product_id} is in use and cannot be deleted.",
-            )
+            raise in_use("Product", product_id)
     del ctx.data["products"][str(product_id)]
     return empty_response(200)
 
@@ -2080,6 +2084,15 @@ def _own_salary_line(ctx: Ctx) -> dict:
     return record
 
 
+def _unlocked_salary_line(ctx: Ctx, refusal: str) -> dict:
+    record = _own_salary_line(ctx)
+    if record.get("IsLocked"):
+        raise ApiError(
+            409, "Salary line conflict", f"Salary line with id = {record['Id']} {refusal}"
+        )
+    return record
+
+
 def get_salary_line(ctx: Ctx) -> Response:
     ctx.no_query()
     return json_response(200, salary_dto(_own_salary_line(ctx)))
@@ -2089,15 +2102,7 @@ def post_salary_line(ctx: Ctx) -> Response:
     body, problems = posted_body(ctx, "SalaryLinePostDto", SALARY_TITLE)
     _check_salary_line(ctx, body, problems)
     problems.raise_if_any()
-    now = now_iso()
-    record = {
-        "Id": ctx.state.new_id(ctx.client),
-        "CreatedDateTimeOffset": now,
-        "LastChangedDateTimeOffset": now,
-        "IsLocked": False,
-        "IsDeletedByUser": False,
-        "_created_by": ctx.app_key,
-    }
+    record = new_record(ctx, IsLocked=False, IsDeletedByUser=False)
     _salary_fields(body, record, get(ctx, "payitems", canonical_uuid(body["PayItemId"])))
     ctx.data["salarylines"][str(record["Id"])] = record
     return created(ctx, record, salary_dto(record))
@@ -2105,13 +2110,7 @@ def post_salary_line(ctx: Ctx) -> Response:
 
 def patch_salary_line(ctx: Ctx) -> Response:
     ctx.no_query()
-    record = _own_salary_line(ctx)
-    if record.get("IsLocked"):
-        raise ApiError(
-            409,
-            "Salary line conflict",
-            f"Salary line with id = {record['Id']} is locked and cannot be changed.",
-        )
+    record = _unlocked_salary_line(ctx, "is locked and cannot be changed.")
     view = _post_view(ctx, record, "SalaryLinePostDto")
     patched, problems = patched_body(
         ctx, view, "SalaryLinePostDto", "SalaryLinePatchDto", SALARY_TITLE
@@ -2125,14 +2124,9 @@ def patch_salary_line(ctx: Ctx) -> Response:
 
 def delete_salary_line(ctx: Ctx) -> Response:
     ctx.no_query()
-    record = _own_salary_line(ctx)
-    if record.get("IsLocked"):
-        raise ApiError(
-            409,
-            "Salary line conflict",
-            f"Salary line with id = {record['Id']} is in use and cannot be deleted (it is "
-            "locked in a payroll run).",
-        )
+    record = _unlocked_salary_line(
+        ctx, "is in use and cannot be deleted (it is locked in a payroll run)."
+    )
     del ctx.data["salarylines"][str(record["Id"])]
     return empty_response(200)
 
