@@ -461,26 +461,10 @@ def _check_customer(
             "Name", "Name is required for a customer that is not a person (IsPerson is false)."
         )
 
-    reference = body.get("ExternalImportReference")
-    if reference:
-        for other in others:
-            if other.get("ExternalImportReference") == reference:
-                problems.add(
-                    "ExternalImportReference",
-                    f"ExternalImportReference is already in use. '{reference}' is used on "
-                    f"(contact) Id = {other['Id']}.",
-                )
-                break
-    external_no = body.get("ExternalNumber")
-    if external_no is not None:
-        for other in others:
-            if other.get("ExternalNumber") == external_no:
-                problems.add(
-                    "ExternalNumber",
-                    f"ExternalNumber is already in use. '{external_no}' is used on (contact) Id "
-                    f"= {other['Id']}.",
-                )
-                break
+    if body.get("ExternalImportReference"):
+        _unique(problems, body, "ExternalImportReference", others, "(contact)")
+    if body.get("ExternalNumber") is not None:
+        _unique(problems, body, "ExternalNumber", others, "(contact)")
 
     series = None
     series_id = body.get("SubLedgerNumberSeriesId")
@@ -623,6 +607,18 @@ def _check_customer(
     if body.get("PaymentTerm") is not None and body["PaymentTerm"] < 0:
         problems.add("PaymentTerm", "PaymentTerm cannot be negative.")
     return series
+
+
+def _unique(problems: Problems, body: dict, key: str, others: list[dict], used_on: str) -> None:
+    """The body's ``key`` may not be the value of one of ``others`` (the first is named)."""
+    value = body[key]
+    for other in others:
+        if other.get(key) == value:
+            problems.add(
+                key,
+                f"{key} is already in use. '{value}' is used on {used_on} Id = {other['Id']}.",
+            )
+            break
 
 
 def _check_department_ref(
@@ -2004,18 +2000,13 @@ def _check_salary_line(
             ("SupplierBankAccountId", "Supplier bank account"),
         ),
     )
-    reference = body.get("ExternalImportReference")
-    if reference:
-        for other in records(client, "salarylines"):
-            if (current is None or other["Id"] != current["Id"]) and other.get(
-                "ExternalImportReference"
-            ) == reference:
-                problems.add(
-                    "ExternalImportReference",
-                    f"ExternalImportReference is already in use. '{reference}' is used on "
-                    f"salary line with Id = {other['Id']}.",
-                )
-                break
+    if body.get("ExternalImportReference"):
+        others = [
+            line
+            for line in records(client, "salarylines")
+            if current is None or line["Id"] != current["Id"]
+        ]
+        _unique(problems, body, "ExternalImportReference", others, "salary line with")
     if pay_item is not None and pay_item.get("IsActive"):
         processing = pay_item.get("ProcessingType")
         quantity, rate, amount = body.get("Quantity"), body.get("Rate"), body.get("Amount")
