@@ -302,87 +302,88 @@ def vat_direction(record: dict) -> str:
     return "sales"
 
 
+# Values PowerOffice shows beside a reference: (property, collection, id property, field).
+DEPARTMENT_CODE = ("DepartmentCode", "departments", "DepartmentId", "Code")
+MANAGER_NO = ("ManagerEmployeeNo", "employees", "ManagerEmployeeId", "Number")
+
+
+def with_references(client: dict, record: dict, dto: str, *references, **values) -> dict:
+    """The DTO of a record, each reference's value taken from the object it points to (a value
+    stored on the record itself wins when the object is not there)."""
+    for name, collection, id_key, field in references:
+        target = get(client, collection, record.get(id_key))
+        values[name] = _derived(record, name, target and target[field])
+    return serialize(record, dto, **values)
+
+
+def _hidden(record: dict, key: str) -> str | None:
+    # PowerOffice hides national identity numbers behind a special privilege.
+    return "hidden" if record.get(key) else None
+
+
 def customer_dto(client: dict, record: dict) -> dict:
-    department = get(client, "departments", record.get("DepartmentId"))
-    seller = get(client, "employees", record.get("SalesPersonEmployeeId"))
-    return serialize(
+    return with_references(
+        client,
         record,
         "CustomerDto",
-        DepartmentCode=_derived(record, "DepartmentCode", department and department["Code"]),
-        SalesPersonEmployeeNumber=_derived(
-            record, "SalesPersonEmployeeNumber", seller and seller["Number"]
-        ),
+        DEPARTMENT_CODE,
+        ("SalesPersonEmployeeNumber", "employees", "SalesPersonEmployeeId", "Number"),
         IsActive=not record.get("IsArchived"),
-        # PowerOffice hides national identity numbers behind a special privilege.
-        NationalIdNumber="hidden" if record.get("NationalIdNumber") else None,
+        NationalIdNumber=_hidden(record, "NationalIdNumber"),
     )
 
 
 def product_dto(client: dict, record: dict) -> dict:
-    standard = get(client, "accounts", record.get("StandardSalesAccountId"))
-    optional = get(client, "accounts", record.get("OptionalSalesAccountId"))
-    return serialize(
+    return with_references(
+        client,
         record,
         "ProductDto",
-        StandardSalesAccount=_derived(
-            record, "StandardSalesAccount", standard and standard["AccountNo"]
-        ),
-        OptionalSalesAccount=_derived(
-            record, "OptionalSalesAccount", optional and optional["AccountNo"]
-        ),
+        ("StandardSalesAccount", "accounts", "StandardSalesAccountId", "AccountNo"),
+        ("OptionalSalesAccount", "accounts", "OptionalSalesAccountId", "AccountNo"),
     )
 
 
 def department_dto(client: dict, record: dict) -> dict:
-    manager = get(client, "employees", record.get("ManagerEmployeeId"))
-    return serialize(
-        record,
-        "DepartmentDto",
-        ManagerEmployeeNo=_derived(record, "ManagerEmployeeNo", manager and manager["Number"]),
-    )
+    return with_references(client, record, "DepartmentDto", MANAGER_NO)
 
 
 def employee_dto(client: dict, record: dict) -> dict:
-    department = get(client, "departments", record.get("DepartmentId"))
-    manager = get(client, "employees", record.get("ManagerEmployeeId"))
-    return serialize(
+    return with_references(
+        client,
         record,
         "EmployeeDto",
-        DepartmentCode=_derived(record, "DepartmentCode", department and department["Code"]),
-        ManagerEmployeeNo=_derived(record, "ManagerEmployeeNo", manager and manager["Number"]),
-        NationalIdNumber="hidden" if record.get("NationalIdNumber") else None,
-        InternationalIdNumber="hidden" if record.get("InternationalIdNumber") else None,
+        DEPARTMENT_CODE,
+        MANAGER_NO,
+        NationalIdNumber=_hidden(record, "NationalIdNumber"),
+        InternationalIdNumber=_hidden(record, "InternationalIdNumber"),
     )
 
 
 def account_dto(client: dict, record: dict) -> dict:
-    vat = get(client, "vatcodes", record.get("VatCodeId"))
-    department = get(client, "departments", record.get("DepartmentId"))
-    return serialize(
+    return with_references(
+        client,
         record,
         "GeneralLedgerAccountDto",
-        VatCode=_derived(record, "VatCode", vat and vat["Code"]),
-        DepartmentCode=_derived(record, "DepartmentCode", department and department["Code"]),
+        ("VatCode", "vatcodes", "VatCodeId", "Code"),
+        DEPARTMENT_CODE,
     )
 
 
 def series_dto(client: dict, record: dict) -> dict:
-    account = get(client, "accounts", record.get("GeneralLedgerAccountId"))
-    return serialize(
+    return with_references(
+        client,
         record,
         "SubLedgerNumberSeriesDto",
-        GeneralLedgerAccountNo=_derived(
-            record, "GeneralLedgerAccountNo", account and account["AccountNo"]
-        ),
+        ("GeneralLedgerAccountNo", "accounts", "GeneralLedgerAccountId", "AccountNo"),
     )
 
 
 def invoice_dto(client: dict, record: dict, app_key: str) -> dict:
-    department = get(client, "departments", record.get("DepartmentId"))
-    return serialize(
+    return with_references(
+        client,
         record,
         "OutgoingInvoiceDto",
-        DepartmentCode=_derived(record, "DepartmentCode", department and department["Code"]),
+        DEPARTMENT_CODE,
         IsCreatedByCurrentIntegration=record.get("_created_by") == app_key,
     )
 
