@@ -261,6 +261,10 @@ def _string_list(body: dict, key: str) -> list[str]:
     return value
 
 
+# What a client hook body may set, on creating and on patching a client.
+_CLIENT_KEYS = ("name", "application_key", "subscription_key", "subscriptions", "privileges")
+
+
 def _clients(state: SandboxState, method: str, parts: list[str], body) -> Response:
     if not parts:
         if method == "GET":
@@ -268,16 +272,7 @@ def _clients(state: SandboxState, method: str, parts: list[str], body) -> Respon
         if method != "POST":
             raise bad("Use GET or POST on /_sandbox/clients.", 405)
         body = body or {}
-        allowed = {
-            "name",
-            "application_key",
-            "subscription_key",
-            "subscriptions",
-            "privileges",
-            "client_key",
-            "seed",
-        }
-        only_keys(body, allowed)
+        only_keys(body, (*_CLIENT_KEYS, "client_key", "seed"))
         if not isinstance(body.get("name"), str) or not body["name"].strip():
             raise bad("name is required.")
         if body.get("client_key") and state.find_client(body["client_key"]):
@@ -342,18 +337,16 @@ def _clients(state: SandboxState, method: str, parts: list[str], body) -> Respon
 
 
 def _patch_client(client: dict, body: dict) -> None:
-    allowed = {
-        "name",
-        "application_key",
-        "subscription_key",
-        "subscriptions",
-        "privileges",
-        "add_subscriptions",
-        "remove_subscriptions",
-        "add_privileges",
-        "remove_privileges",
-    }
-    only_keys(body, allowed)
+    only_keys(
+        body,
+        (
+            *_CLIENT_KEYS,
+            "add_subscriptions",
+            "remove_subscriptions",
+            "add_privileges",
+            "remove_privileges",
+        ),
+    )
     for key in ("name", "application_key", "subscription_key"):
         if key in body:
             if not isinstance(body[key], str) or not body[key]:
