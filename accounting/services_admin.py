@@ -6,6 +6,7 @@ form shows the message beside the field.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -36,6 +37,49 @@ def _save(row, *, unique_field: str, message: str, update_fields: list[str] | No
         raise ValidationError({unique_field: message}) from None
 
 
+def _create_unique(
+    model: type[Account] | type[VatCode],
+    *,
+    agency: Agency,
+    unique_field: str,
+    message: str,
+    values: dict[str, Any],
+) -> Account | VatCode:
+    """Create a row whose ``unique_field`` must not be taken in the agency."""
+    with transaction.atomic():
+        if model.objects.filter(agency=agency, **{unique_field: values[unique_field]}).exists():
+            raise ValidationError({unique_field: message})
+        row = model(agency=agency, **values)
+        _save(row, unique_field=unique_field, message=message)
+    return row
+
+
+def _update_locked(
+    model: type[Account] | type[Article] | type[VatCode],
+    row: Account | Article | VatCode,
+    *,
+    values: dict[str, Any],
+    unique_field: str | None = None,
+    message: str = "",
+) -> Account | Article | VatCode:
+    """Lock ``row``, check ``unique_field`` (if any) against the agency's other rows under the
+    lock, and save ``values``."""
+    agency = row.agency
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=row.pk, agency=agency)
+        if unique_field:
+            taken = model.objects.filter(agency=agency, **{unique_field: values[unique_field]})
+            if taken.exclude(pk=locked.pk).exists():
+                raise ValidationError({unique_field: message})
+        for field, value in values.items():
+            setattr(locked, field, value)
+        if unique_field:
+            _save(locked, unique_field=unique_field, message=message, update_fields=list(values))
+        else:
+            locked.save(update_fields=list(values))
+    return locked
+
+
 # Chart of accounts (kontoplan)
 
 
@@ -48,14 +92,13 @@ def account_create(
     is_active: bool = True,
 ) -> Account:
     _check_agency(agency=agency, field="vat_code", row=vat_code)
-    with transaction.atomic():
-        if Account.objects.filter(agency=agency, number=number).exists():
-            raise ValidationError({"number": account_number_taken_message(number)})
-        account = Account(
-            agency=agency, number=number, name=name, vat_code=vat_code, is_active=is_active
-        )
-        _save(account, unique_field="number", message=account_number_taken_message(number))
-    return account
+    return _create_unique(
+        Account,
+        agency=agency,
+        unique_field="number",
+        message=account_number_taken_message(number),
+        values={"number": number, "name": name, "vat_code": vat_code, "is_active": is_active},
+    )
 
 
 def account_update(
@@ -66,26 +109,24 @@ def account_update(
     vat_code: VatCode | None = None,
     is_active: bool = True,
 ) -> Account:
-    agency = account.agency
-    _check_agency(agency=agency, field="vat_code", row=vat_code)
-    with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk, agency=agency)
-        if Account.objects.filter(agency=agency, number=number).exclude(pk=locked.pk).exists():
-            raise ValidationError({"number": account_number_taken_message(number)})
-        locked.number = number
-        locked.name = name
-        locked.vat_code = vat_code
-        locked.is_active = is_active
-        _save(
-            locked,
-            unique_field="number",
-            message=account_number_taken_message(number),
-            update_fields=["number", "name", "vat_code", "is_active"],
-        )
-    return locked
+    _check_agency(agency=account.agency, field="vat_code", row=vat_code)
+    return _update_locked(
+        Account,
+        account,
+        values={"number": number, "name": name, "vat_code": vat_code, "is_active": is_active},
+        unique_field="number",
+        message=account_number_taken_message(number),
+    )
 
 
 # Articles (varer)
+
+
+def _check_article(*, agency: Agency, account: Account, vat_code: VatCode, price: Decimal) -> None:
+    _check_agency(agency=agency, field="account", row=account)
+    _check_agency(agency=agency, field="vat_code", row=vat_code)
+    if price < 0:
+        raise ValidationError({"price": "Prisen kan ikke være negativ."})
 
 
 def article_create(
@@ -99,10 +140,7 @@ def article_create(
     is_active: bool = True,
 ) -> Article:
     """Create an article; in PowerOffice it becomes the product "B-<id>" on first export."""
-    _check_agency(agency=agency, field="account", row=account)
-    _check_agency(agency=agency, field="vat_code", row=vat_code)
-    if price < 0:
-        raise ValidationError({"price": "Prisen kan ikke være negativ."})
+    _check_article(agency=agency, account=account, vat_code=vat_code, price=price)
     with transaction.atomic():
         return Article.objects.create(
             agency=agency,
@@ -125,11 +163,7 @@ def article_update(
     vat_code: VatCode,
     is_active: bool = True,
 ) -> Article:
-    agency = article.agency
-    _check_agency(agency=agency, field="account", row=account)
-    _check_agency(agency=agency, field="vat_code", row=vat_code)
-    if price < 0:
-        raise ValidationError({"price": "Prisen kan ikke være negativ."})
+    _check_article(agency=article.agency, account=account, vat_code=vat_code, price=price)
     values = {
         "name": name,
         "unit": unit,
@@ -138,12 +172,7 @@ def article_update(
         "vat_code": vat_code,
         "is_active": is_active,
     }
-    with transaction.atomic():
-        locked = Article.objects.select_for_update().get(pk=article.pk, agency=agency)
-        for field, value in values.items():
-            setattr(locked, field, value)
-        locked.save(update_fields=list(values))
-    return locked
+    return _update_locked(Article, article, values=values)
 
 
 # VAT codes (MVA-koder)
@@ -158,12 +187,13 @@ def vat_code_create(
     *, agency: Agency, code: str, rate: Decimal, name: str, is_active: bool = True
 ) -> VatCode:
     _check_rate(rate)
-    with transaction.atomic():
-        if VatCode.objects.filter(agency=agency, code=code).exists():
-            raise ValidationError({"code": vat_code_taken_message(code)})
-        vat_code = VatCode(agency=agency, code=code, rate=rate, name=name, is_active=is_active)
-        _save(vat_code, unique_field="code", message=vat_code_taken_message(code))
-    return vat_code
+    return _create_unique(
+        VatCode,
+        agency=agency,
+        unique_field="code",
+        message=vat_code_taken_message(code),
+        values={"code": code, "rate": rate, "name": name, "is_active": is_active},
+    )
 
 
 def vat_code_update(
@@ -171,19 +201,10 @@ def vat_code_update(
 ) -> VatCode:
     """Update a VAT code. Invoice lines keep the rate they were made with (InvoiceLine.vat_rate)."""
     _check_rate(rate)
-    agency = vat_code.agency
-    with transaction.atomic():
-        locked = VatCode.objects.select_for_update().get(pk=vat_code.pk, agency=agency)
-        if VatCode.objects.filter(agency=agency, code=code).exclude(pk=locked.pk).exists():
-            raise ValidationError({"code": vat_code_taken_message(code)})
-        locked.code = code
-        locked.rate = rate
-        locked.name = name
-        locked.is_active = is_active
-        _save(
-            locked,
-            unique_field="code",
-            message=vat_code_taken_message(code),
-            update_fields=["code", "rate", "name", "is_active"],
-        )
-    return locked
+    return _update_locked(
+        VatCode,
+        vat_code,
+        values={"code": code, "rate": rate, "name": name, "is_active": is_active},
+        unique_field="code",
+        message=vat_code_taken_message(code),
+    )

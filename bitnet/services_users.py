@@ -5,13 +5,22 @@ parallel request, an invoice number used meanwhile) raises ``ValidationError`` k
 so the form can show the message beside the field and nothing is saved.
 """
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 
 from bitnet.models import Agency, Office, Role, Subgroup, User
 
 USERNAME_TAKEN = "Brukernavnet er allerede i bruk. Velg et annet."
+
+
+def _assign(row: Model, values: dict[str, Any]) -> list[str]:
+    """Set ``values`` on a locked row; returns the fields to save."""
+    for field, value in values.items():
+        setattr(row, field, value)
+    return list(values)
 
 
 def _check_office(*, agency: Agency, office: Office | None) -> None:
@@ -74,24 +83,18 @@ def user_update(
     password. The username is not changed here."""
     agency = user.agency
     _check_office(agency=agency, office=office)
+    values = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "role": role,
+        "office": office,
+        "employee_number": employee_number,
+        "is_active": is_active,
+    }
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk, agency=agency)
-        locked.first_name = first_name
-        locked.last_name = last_name
-        locked.email = email
-        locked.role = role
-        locked.office = office
-        locked.employee_number = employee_number
-        locked.is_active = is_active
-        fields = [
-            "first_name",
-            "last_name",
-            "email",
-            "role",
-            "office",
-            "employee_number",
-            "is_active",
-        ]
+        fields = _assign(locked, values)
         if password:
             locked.set_password(password)
             fields.append("password")
@@ -170,9 +173,7 @@ def subgroup_update_number_series(
         errors = subgroup_number_series_errors(subgroup=locked, **values)
         if errors:
             raise ValidationError(errors)
-        for field, value in values.items():
-            setattr(locked, field, value)
-        locked.save(update_fields=list(values))
+        locked.save(update_fields=_assign(locked, values))
     return locked
 
 
@@ -231,7 +232,5 @@ def office_update(
     }
     with transaction.atomic():
         locked = Office.objects.select_for_update().get(pk=office.pk, agency_id=office.agency_id)
-        for field, value in values.items():
-            setattr(locked, field, value)
-        locked.save(update_fields=list(values))
+        locked.save(update_fields=_assign(locked, values))
     return locked
