@@ -59,6 +59,13 @@ class _AgencyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.agency = agency
 
+    def _taken(self, **lookup) -> bool:
+        """Whether another row of the agency already has these values."""
+        rows = self._meta.model.objects.filter(agency=self.agency, **lookup)
+        if self.instance.pk:
+            rows = rows.exclude(pk=self.instance.pk)
+        return rows.exists()
+
 
 class AccountForm(_AgencyForm):
     number = forms.IntegerField(
@@ -92,10 +99,7 @@ class AccountForm(_AgencyForm):
 
     def clean_number(self) -> int:
         number = self.cleaned_data["number"]
-        taken = Account.objects.filter(agency=self.agency, number=number)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
+        if self._taken(number=number):
             raise ValidationError(account_number_taken_message(number))
         return number
 
@@ -193,9 +197,6 @@ class VatCodeForm(_AgencyForm):
         code = (self.cleaned_data.get("code") or "").strip()
         if not code:
             raise ValidationError("Skriv inn en kode.")
-        taken = VatCode.objects.filter(agency=self.agency, code=code)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
+        if self._taken(code=code):
             raise ValidationError(vat_code_taken_message(code))
         return code
