@@ -16,37 +16,12 @@ from accounting.models import (
     PaymentStatus,
 )
 from accounting.money import is_valid_org_number
+from bitnet.fields import NorwegianDecimalField
 from bitnet.models import Office, Subgroup
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 # "Ukjent" is the empty string in PaymentStatus; the filter needs its own value for it.
 PAYMENT_UNKNOWN = "unknown"
-
-
-class AmountField(forms.DecimalField):
-    """A decimal typed the Norwegian way: "1 250,50" as well as "1250.50"."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
-        super().__init__(*args, **kwargs)
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-            value = value.replace("\u2212", "-")  # a typographic minus pasted from elsewhere
-        try:
-            return super().to_python(value)
-        except ValidationError:
-            raise ValidationError("Skriv et tall, f.eks. 1250,50.", code="invalid") from None
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal):
-            return f"{value:f}".replace(".", ",")
-        return value
-
-    def widget_attrs(self, widget):
-        # No min/max/step attributes on a text input.
-        return {}
 
 
 class InvoiceFilterForm(forms.Form):
@@ -193,7 +168,7 @@ class InvoiceLineForm(forms.Form):
         help_text="Tom: varens navn.",
         widget=forms.TextInput(attrs={"placeholder": "Varens navn", "aria-label": "Beskrivelse"}),
     )
-    quantity = AmountField(
+    quantity = NorwegianDecimalField(
         label="Antall",
         max_digits=12,
         decimal_places=3,
@@ -202,7 +177,7 @@ class InvoiceLineForm(forms.Form):
             attrs={"inputmode": "decimal", "class": "num", "aria-label": "Antall"}
         ),
     )
-    unit_price = AmountField(
+    unit_price = NorwegianDecimalField(
         label="Pris eks. mva",
         max_digits=14,
         decimal_places=2,

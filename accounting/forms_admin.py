@@ -12,37 +12,13 @@ from django.db.models import Q
 
 from accounting.models import Account, Article, VatCode
 from accounting.services_admin import account_number_taken_message, vat_code_taken_message
+from bitnet.fields import NorwegianDecimalField
 from bitnet.models import Agency
 
 ACCOUNT_NUMBER_MESSAGE = "Kontonummer må være et firesifret tall mellom 1000 og 9999."
 PRICE_INVALID = "Skriv inn en gyldig pris, for eksempel 1250,00."
 PRICE_NEGATIVE = "Prisen kan ikke være negativ."
 RATE_MESSAGE = "Satsen må være et tall mellom 0 og 100."
-
-
-class NorwegianDecimalField(forms.DecimalField):
-    """A decimal typed the Norwegian way ("1 250,50"), also "1250.50", whatever language the
-    browser asks for: parsing must not depend on the active locale (in English "1250,50" would
-    read as 125050)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
-        super().__init__(**kwargs)
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        text = str(value).strip()
-        for space in (" ", "\xa0", "\u202f", "\u2009"):
-            text = text.replace(space, "")
-        if "," in text and "." in text:  # "1.250,50": the dots group thousands
-            text = text.replace(".", "")
-        return super().to_python(text.replace(",", "."))
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal):
-            return format(value, "f").replace(".", ",")
-        return value
 
 
 def _vat_codes_for(agency: Agency, current_id: int | None):

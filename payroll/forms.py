@@ -6,36 +6,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from bitnet.fields import NorwegianDecimalField
 from bitnet.models import User
 from payroll.models import DrivingLog, DrivingLogStatus
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PERIOD_ORDER_MESSAGE = "Fra dato kan ikke være etter til dato."
 
-
-class NumberField(forms.DecimalField):
-    """A decimal typed the Norwegian way: "12,5" as well as "12.5"."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
-        super().__init__(*args, **kwargs)
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = value.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-            value = value.replace("\u2212", "-")
-        try:
-            return super().to_python(value)
-        except ValidationError:
-            raise ValidationError("Skriv et tall, f.eks. 12,5.", code="invalid") from None
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal):
-            return f"{value:f}".replace(".", ",")
-        return value
-
-    def widget_attrs(self, widget):
-        return {}
+KM_INVALID = {"invalid": "Skriv et tall, f.eks. 12,5."}
 
 
 class DriverChoiceField(forms.ModelChoiceField):
@@ -108,15 +86,31 @@ class TripForm(forms.Form):
     from_place = forms.CharField(label="Fra", max_length=200)
     to_place = forms.CharField(label="Til", max_length=200)
     purpose = forms.CharField(label="Formål", max_length=300)
-    km = NumberField(label="Km", max_digits=8, decimal_places=1)
+    km = NorwegianDecimalField(
+        label="Km", max_digits=8, decimal_places=1, error_messages=KM_INVALID
+    )
     passengers = forms.IntegerField(
         label="Passasjerer",
         initial=0,
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
-    toll = NumberField(label="Bompenger", max_digits=12, decimal_places=2, required=False)
-    parking = NumberField(label="Parkering", max_digits=12, decimal_places=2, required=False)
-    ferry = NumberField(label="Ferje", max_digits=12, decimal_places=2, required=False)
+    toll = NorwegianDecimalField(
+        label="Bompenger",
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        error_messages=KM_INVALID,
+    )
+    parking = NorwegianDecimalField(
+        label="Parkering",
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        error_messages=KM_INVALID,
+    )
+    ferry = NorwegianDecimalField(
+        label="Ferje", max_digits=12, decimal_places=2, required=False, error_messages=KM_INVALID
+    )
     trailer = forms.BooleanField(label="Tilhenger/utstyr", required=False)
     forest_road = forms.BooleanField(label="Skogs-/anleggsvei", required=False)
 

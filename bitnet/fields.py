@@ -1,0 +1,39 @@
+"""Form fields shared by every page."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+_SPACES = (" ", "\xa0", "\u202f", "\u2009")
+
+
+class NorwegianDecimalField(forms.DecimalField):
+    """A decimal typed the Norwegian way ("1 250,50"), also "1250.50" or "1.250,50", whatever
+    language the browser asks for: parsing must not depend on the active locale (read the
+    English way, "1250,50" would be 125050)."""
+
+    default_error_messages = {"invalid": "Skriv et tall, f.eks. 1250,50."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        for space in _SPACES:
+            text = text.replace(space, "")
+        text = text.replace("\u2212", "-")  # a typographic minus pasted from elsewhere
+        if "," in text and "." in text:  # "1.250,50": the dots group thousands
+            text = text.replace(".", "")
+        try:
+            return super().to_python(text.replace(",", "."))
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            return format(value, "f").replace(".", ",")
+        return value
