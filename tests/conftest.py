@@ -15,7 +15,7 @@ from tests.factories import AgencyFactory, OfficeFactory, SubgroupFactory, UserF
 
 pytest_plugins = [
     name
-    for name in ("tests.fixtures.sandbox",)
+    for name in ("tests.fixtures.sandbox", "tests.fixtures.browser")
     if importlib.util.find_spec(name) is not None
 ]
 
