@@ -15,12 +15,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_datadeling_in_the_browser(
-    chromium, admin_a, subgroup_a, office_a, sandbox, sandbox_settings
+    browser_login, admin_a, subgroup_a, office_a, sandbox, sandbox_settings
 ):
     SHOTS.mkdir(parents=True, exist_ok=True)
     key = sandbox.create_client("Hansen Oslo AS")["client_key"]
-    page = chromium.login(admin_a)
-    page.goto(chromium.base + "/administrasjon/datadeling/")
+    page = browser_login(admin_a)
+    page.goto(page.base + "/administrasjon/datadeling/")
     section = page.locator(f"#undergruppe-{subgroup_a.pk}")
     prefix = f"#id_sg{subgroup_a.pk}-"
 

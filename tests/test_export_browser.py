@@ -45,14 +45,14 @@ def thread_worker(monkeypatch):
         thread.join(timeout=120)
 
 
-def test_hide_show_again_and_export_all_with_progress(chromium, export_world, thread_worker):
+def test_hide_show_again_and_export_all_with_progress(browser_login, export_world, thread_worker):
     SHOTS.mkdir(parents=True, exist_ok=True)
     world = export_world
     world.set_options(include_specification=True)
     invoices = [make_invoice(world) for _ in range(6)]
     hide_me = invoices[0]
-    page = chromium.login(world.user)
-    page.goto(chromium.base + URL)
+    page = browser_login(world.user)
+    page.goto(page.base + URL)
     assert page.locator("tr.ne-row").count() == 6
 
     # The red eye hides an invoice; "Vis skjulte" shows it; the eye brings it back.
@@ -65,7 +65,7 @@ def test_hide_show_again_and_export_all_with_progress(chromium, export_world, th
     page.screenshot(path=str(SHOTS / "ikke-eksporterte-skjulte.png"), full_page=True)
     page.locator(f"#faktura-{hide_me.pk} button.eye-show").click()
     page.wait_for_selector(f"text=Faktura {hide_me.number} vises i listen igjen")
-    page.goto(chromium.base + URL)
+    page.goto(page.base + URL)
     assert page.locator("tr.ne-row").count() == 6
 
     # Hide one again, so "Eksporter alle" leaves it alone.
