@@ -814,57 +814,14 @@ def test_finance_user_of_other_role_in_same_agency_cannot_see_customers(client, 
 # The new-invoice form in real Chromium: its script fills defaults, filters customers by the
 # office's subgroup, adds and removes lines, and previews the same totals the server computes.
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def chromium_page(live_server, client):
-    import os
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-
-        def login(user):
-            client.force_login(user)
-            context.add_cookies(
-                [
-                    {
-                        "name": "sessionid",
-                        "value": client.cookies["sessionid"].value,
-                        "url": live_server.url,
-                    }
-                ]
-            )
-            return page
-
-        page.login = login
-        page.base = live_server.url
-        yield page
-        # ORM calls made while Playwright's event loop runs open their own connection; close
-        # it here, in the same context, or the test database cannot be dropped at the end.
-        connection.close()
-        context.close()
-        browser.close()
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_new_invoice_form_in_chromium(chromium_page, finance_a, office_a, customer_a, catalogue):
+def test_new_invoice_form_in_chromium(browser_login, finance_a, office_a, customer_a, catalogue):
     other_subgroup = SubgroupFactory(agency=office_a.agency, name="Hansen Drammen")
     other_office = OfficeFactory(subgroup=other_subgroup, agency=office_a.agency, name="Bragernes")
     stranger = CustomerFactory(subgroup=other_subgroup, number=10001, name="Anne Annen")
-    page = chromium_page.login(finance_a)
+    page = browser_login(finance_a)
     page.goto(page.base + "/okonomi/fakturaer/ny/")
 
     # Only the office's subgroup's customers can be chosen; the search narrows them.
