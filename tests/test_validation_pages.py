@@ -3,12 +3,10 @@ checklist on Datadeling ("Sjekk på nytt"), with the sandbox over real HTTP."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
@@ -222,35 +220,18 @@ def test_checklist_all_ok(admin_a, world):
 
 
 @pytest.fixture
-def browser_page(live_server, client, admin_a):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; our ORM calls stay synchronous.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    client.force_login(admin_a)
-    session = client.cookies["sessionid"].value
+def admin_page(browser_login, admin_a):
+    """Chromium on the live server, logged in as admin_a."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="nb-NO")
-        context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = context.new_page()
-        page.base_url = live_server.url
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's loop runs get their own connection (asgiref keys
-        # connections by context); close it here, or it outlives the test database.
-        connections.close_all()
+    return browser_login(admin_a)
 
 
 @pytest.mark.browser
-def test_browser_valider_kontoplan(browser_page, world):
+def test_browser_valider_kontoplan(admin_page, world):
     _mismatches(world)
-    page = browser_page
+    page = admin_page
 
-    page.goto(page.base_url + "/administrasjon/kontoplan/valider/")
+    page.goto(page.base + "/administrasjon/kontoplan/valider/")
     page.get_by_role("button", name="Valider kontoplan").click()
     page.wait_for_selector(".validation-table")
     page.screenshot(path=str(SCREENSHOTS / "valider-kontoplan-avvik.png"), full_page=True)
@@ -276,16 +257,16 @@ def test_browser_valider_kontoplan(browser_page, world):
 
 
 @pytest.mark.browser
-def test_browser_checklist_on_datadeling(browser_page, world):
+def test_browser_checklist_on_datadeling(admin_page, world):
     world.accounts[3000].vat_code = world.vat["5"]
     world.accounts[3000].save()
     sg = world.subgroup
     sg.customer_series_end = 29999
     sg.save()
     Connection.objects.filter(pk=world.connection.pk).update(enabled=True, auto_export=True)
-    page = browser_page
+    page = admin_page
 
-    page.goto(page.base_url + "/administrasjon/datadeling/")
+    page.goto(page.base + "/administrasjon/datadeling/")
     checklist = page.locator(f"#forutsetninger-{sg.pk}")
     assert "ikke sjekket ennå" in checklist.inner_text()
     checklist.get_by_role("button", name="Sjekk på nytt").click()
