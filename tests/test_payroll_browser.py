@@ -20,56 +20,25 @@ from tests.fixtures.payroll import (
 )
 
 SHOTS = Path(os.environ.get("PAYROLL_SCREENSHOT_DIR", "/tmp/hpayroll"))
-CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
 ]
 
 
-@pytest.fixture
-def browser(live_server, client):
-    """Chromium logged in as the user given to ``login``."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; our ORM calls stay synchronous.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+@pytest.fixture(autouse=True)
+def _payroll_pages(transactional_db):
+    """Screenshots have a folder; the mileage rates the transactional flush removed are back."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     ensure_mileage_rates()
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = chromium.new_context(viewport={"width": 1360, "height": 900}, locale="nb-NO")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-
-        def login(user):
-            client.force_login(user)
-            context.add_cookies(
-                [
-                    {
-                        "name": "sessionid",
-                        "value": client.cookies["sessionid"].value,
-                        "url": live_server.url,
-                    }
-                ]
-            )
-            return page
-
-        page.login = login
-        page.base = live_server.url
-        yield page
-        chromium.close()
 
 
-def test_activate_poweroffice_go_in_the_dialog(browser, po, subgroup_a, admin_a):
+def test_activate_poweroffice_go_in_the_dialog(browser_login, po, subgroup_a, admin_a):
     key = po.create_client(name="Hansen Oslo AS")["client_key"]
     no_payroll = po.create_client(name="Uten lønn AS", subscriptions=["Accounting"])["client_key"]
-    page = browser.login(admin_a)
-    page.goto(browser.base + "/administrasjon/integrasjoner/")
+    page = browser_login(admin_a)
+    page.goto(page.base + "/administrasjon/integrasjoner/")
     row = page.locator(f"tr[data-subgroup='{subgroup_a.pk}']")
     assert row.locator(".badge").inner_text() == "ikke aktivert"
     row.get_by_role("button", name="Aktiver").click()
@@ -103,10 +72,10 @@ def test_activate_poweroffice_go_in_the_dialog(browser, po, subgroup_a, admin_a)
     assert Connection.objects.get(subgroup=subgroup_a).payroll_enabled
 
 
-def test_datadeling_key_is_offered(browser, po, subgroup_a, admin_a):
+def test_datadeling_key_is_offered(browser_login, po, subgroup_a, admin_a):
     connect_subgroup(po, subgroup_a, activate=False, name="Hansen Oslo AS")
-    page = browser.login(admin_a)
-    page.goto(browser.base + "/administrasjon/integrasjoner/")
+    page = browser_login(admin_a)
+    page.goto(page.base + "/administrasjon/integrasjoner/")
     page.get_by_role("button", name="Aktiver").click()
     dialog = page.locator(f"dialog#activate-{subgroup_a.pk}")
     same = dialog.get_by_label("Bruk samme klientnøkkel som Datadeling")
@@ -119,10 +88,10 @@ def test_datadeling_key_is_offered(browser, po, subgroup_a, admin_a):
     assert Connection.objects.get(subgroup=subgroup_a).payroll_enabled
 
 
-def test_wage_codes_page(browser, po, subgroup_a, payroll_a):
+def test_wage_codes_page(browser_login, po, subgroup_a, payroll_a):
     connect_subgroup(po, subgroup_a, wage_codes={})
-    page = browser.login(payroll_a)
-    page.goto(browser.base + "/lonn/lonnseksport/")
+    page = browser_login(payroll_a)
+    page.goto(page.base + "/lonn/lonnseksport/")
     with page.expect_navigation():
         page.get_by_role("link", name="Lønnskoder").first.click()
     page.fill("input[name=mileage]", "7199")
@@ -149,7 +118,7 @@ def test_wage_codes_page(browser, po, subgroup_a, payroll_a):
     page.screenshot(path=str(SHOTS / "lonnskoder.png"), full_page=True)
 
 
-def test_export_wizard(browser, po, world, payroll_a):
+def test_export_wizard(browser_login, po, world, payroll_a):
     per = make_driver(world.office, number=4, first="Per", last="Olsen")
     make_log(
         per,
@@ -176,8 +145,8 @@ def test_export_wizard(browser, po, world, payroll_a):
     nora = make_driver(world.office, number=None, first="Nora", last="Strand")
     nora_log = make_log(nora, trips=[{"date": may(9), "km": "15.0"}])
 
-    page = browser.login(payroll_a)
-    page.goto(browser.base + "/lonn/lonnseksport/")
+    page = browser_login(payroll_a)
+    page.goto(page.base + "/lonn/lonnseksport/")
     with page.expect_navigation():
         page.get_by_role("link", name="Lag ny").click()
     page.select_option("select[name=subgroup]", str(world.subgroup.pk))
@@ -226,7 +195,7 @@ def test_export_wizard(browser, po, world, payroll_a):
     page.screenshot(path=str(SHOTS / "lonnseksport-detalj.png"), full_page=True)
 
 
-def test_rollback_incomplete_page(browser, po, world, payroll_a):
+def test_rollback_incomplete_page(browser_login, po, world, payroll_a):
     per = make_driver(world.office, number=4, first="Per", last="Olsen")
     log = make_log(per, trips=[{"date": may(4), "km": "42.0", "toll": "44.00", "parking": "45.00"}])
     export = services.payroll_export_create(
@@ -238,8 +207,8 @@ def test_rollback_incomplete_page(browser, po, world, payroll_a):
     export = services.payroll_export_run(export_id=export.pk, client=locking)
     assert export.status == PayrollExportStatus.ROLLBACK_INCOMPLETE
 
-    page = browser.login(payroll_a)
-    page.goto(f"{browser.base}/lonn/lonnseksport/{export.pk}/")
+    page = browser_login(payroll_a)
+    page.goto(f"{page.base}/lonn/lonnseksport/{export.pk}/")
     stuck = page.locator("#export-error")
     assert "Tilbakerullingen er ufullstendig" in stuck.inner_text()
     assert "Per Olsen (ansattnr. 4), lønnsart 7100, kr 222,60" in stuck.inner_text()
