@@ -9,15 +9,14 @@ import pytest
 from bitnet.celery import app as celery_app
 from poweroffice.services.payments import payments_sync
 from tests.factories import SubgroupFactory
+from tests.fixtures.browser import login_with_form
 from tests.fixtures.payments import PowerOfficeClientSetup
 
 SHOTS = Path(os.environ.get("PAYMENTS_SCREENSHOT_DIR", "/tmp/hpay"))
-CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
 ]
 
 
@@ -30,7 +29,7 @@ def eager_celery():
 
 
 def test_payment_check_page_in_the_browser(
-    live_server, sandbox, sandbox_settings, admin_a, subgroup_a, eager_celery
+    browser_page, sandbox, sandbox_settings, admin_a, subgroup_a, eager_celery
 ):
     sandbox_settings.POWEROFFICE_PAYMENTS_SAFETY_MARGIN = 0
     oslo = PowerOfficeClientSetup(sandbox, subgroup_a)
@@ -48,40 +47,27 @@ def test_payment_check_page_in_the_browser(
     payments_sync(subgroup=baerum)
     SubgroupFactory(agency=subgroup_a.agency, name="Hansen Asker")  # not connected
 
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    # Playwright's sync API runs an event loop in this thread; the database work is done above.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1360, "height": 1100})
-        page.goto(f"{live_server.url}/logg-inn/")
-        page.fill("input[name=username]", "admin_a")
-        page.fill("input[name=password]", "passord123")
-        page.click("button[type=submit]")
-        page.goto(f"{live_server.url}/administrasjon/betalingssjekk/")
-        assert page.locator("h1").inner_text() == "Betalingssjekk"
-        oslo_card = page.locator(f"section[data-subgroup='{subgroup_a.pk}']")
-        assert oslo_card.locator("tbody tr").count() == 2
-        baerum_card = page.locator(f"section[data-subgroup='{baerum.pk}']")
-        assert "Klientnøkkelen er ugyldig – legg inn en ny under Datadeling." in (
-            baerum_card.locator(".alert-error").inner_text()
-        )
-        assert "Koble til under Datadeling" in page.content()
-        page.screenshot(path=str(SHOTS / "betalingssjekk.png"), full_page=True)
+    page = login_with_form(browser_page, "admin_a", "passord123")
+    page.set_viewport_size({"width": 1360, "height": 1100})
+    page.goto(f"{page.base}/administrasjon/betalingssjekk/")
+    assert page.locator("h1").inner_text() == "Betalingssjekk"
+    oslo_card = page.locator(f"section[data-subgroup='{subgroup_a.pk}']")
+    assert oslo_card.locator("tbody tr").count() == 2
+    baerum_card = page.locator(f"section[data-subgroup='{baerum.pk}']")
+    assert "Klientnøkkelen er ugyldig – legg inn en ny under Datadeling." in (
+        baerum_card.locator(".alert-error").inner_text()
+    )
+    assert "Koble til under Datadeling" in page.content()
+    page.screenshot(path=str(SHOTS / "betalingssjekk.png"), full_page=True)
 
-        oslo_card.get_by_role("button", name="Kjør nå").click()
-        page.wait_for_selector(".alert-success")
-        assert "Betalingssjekken for Hansen Oslo er startet i bakgrunnen." in (
-            page.locator(".alert-success").inner_text()
-        )
-        oslo_card = page.locator(f"section[data-subgroup='{subgroup_a.pk}']")
-        assert oslo_card.locator("tbody tr").count() == 3
-        newest = oslo_card.locator("tbody tr").first.inner_text()
-        assert "Inkrementell" in newest and "OK" in newest
-        page.screenshot(path=str(SHOTS / "betalingssjekk-etter-kjor-na.png"), full_page=True)
-        browser.close()
+    oslo_card.get_by_role("button", name="Kjør nå").click()
+    page.wait_for_selector(".alert-success")
+    assert "Betalingssjekken for Hansen Oslo er startet i bakgrunnen." in (
+        page.locator(".alert-success").inner_text()
+    )
+    oslo_card = page.locator(f"section[data-subgroup='{subgroup_a.pk}']")
+    assert oslo_card.locator("tbody tr").count() == 3
+    newest = oslo_card.locator("tbody tr").first.inner_text()
+    assert "Inkrementell" in newest and "OK" in newest
+    page.screenshot(path=str(SHOTS / "betalingssjekk-etter-kjor-na.png"), full_page=True)
