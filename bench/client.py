@@ -42,8 +42,8 @@ django.setup()
 
 import requests  # noqa: E402
 
-from poweroffice.client import PowerOfficeClient  # noqa: E402
-from poweroffice.ratelimit import LocalRateLimiter, RedisRateLimiter  # noqa: E402
+from poweroffice.client.client import PowerOfficeClient  # noqa: E402
+from poweroffice.client.ratelimit import LocalRateLimiter, RedisRateLimiter  # noqa: E402
 
 RATE_LIMIT = 10
 WORKERS = 4

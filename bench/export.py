@@ -59,16 +59,16 @@ from accounting.models import (  # noqa: E402
     VatCode,
 )
 from accounting.pdf import invoice_specification_pdf  # noqa: E402
-from accounting.services import LineInput, customer_create, invoice_create  # noqa: E402
+from accounting.invoices.services import LineInput, customer_create, invoice_create  # noqa: E402
 from bitnet.models import Agency, Office, Role, Subgroup, User  # noqa: E402
 from poweroffice.models import AttemptTrigger, Connection  # noqa: E402
-from poweroffice.services.connection import (  # noqa: E402
+from poweroffice.datadeling.connection import (  # noqa: E402
     connection_for_subgroup,
     connection_store_client_key,
 )
-from poweroffice.services.customers import customer_ensure  # noqa: E402
-from poweroffice.services.export import export_cache_for, invoices_export  # noqa: E402
-from poweroffice.services.products import product_ensure  # noqa: E402
+from poweroffice.invoices.customers import customer_ensure  # noqa: E402
+from poweroffice.invoices.export import export_cache_for, invoices_export  # noqa: E402
+from poweroffice.invoices.products import product_ensure  # noqa: E402
 
 VAT = [("3", "25.00"), ("5", "0.00"), ("6", "0.00"), ("31", "15.00"), ("33", "12.00")]
 ACCOUNTS = [(3000, "3"), (3020, "3"), (3030, "31"), (3040, "33"), (3100, "5"), (3200, "6")]

@@ -152,7 +152,7 @@ def main() -> None:
     settings.POWEROFFICE_TOKEN_URL = sandbox.token_url
     try:
         from accounting.models import Invoice, PaymentStatus
-        from poweroffice.services.payments import payments_sync
+        from poweroffice.payments.services import payments_sync
 
         started = time.perf_counter()
         subgroup, key, http, rows = seed(invoices=args.invoices, sandbox=sandbox)

@@ -74,9 +74,10 @@ def run(url: str, args) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from bitnet.models import Agency, Office, Role, Subgroup, User
-    from payroll.export import selectors, services
+    from payroll import reimbursements as selectors
+    from poweroffice.salary import services
     from payroll.models import DrivingLog, MileageRate, PayrollExport, Trip
-    from poweroffice.services.connection import (
+    from poweroffice.datadeling.connection import (
         connection_for_subgroup,
         connection_store_client_key,
     )

@@ -168,7 +168,7 @@ def main() -> None:
     settings.POWEROFFICE_TOKEN_URL = sandbox.token_url
     try:
         from poweroffice.models import Connection
-        from poweroffice.services.validation import account_chart_validate, prerequisites_check
+        from poweroffice.chart.services import account_chart_validate, prerequisites_check
 
         runs = []
         for size in sizes:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounting.models import Account, Article, Customer, CustomerKind, Invoice, VatCode
-from accounting.services import LineInput, customer_create, invoice_create
+from accounting.invoices.services import LineInput, customer_create, invoice_create
 from bitnet.models import Agency, Office, Role, Subgroup, User
 from payroll.models import DrivingLog, DrivingLogStatus, Trip
 

@@ -165,7 +165,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
-CELERY_IMPORTS = ("poweroffice.tasks_payments",)
+CELERY_IMPORTS = (
+    "poweroffice.invoices.tasks",
+    "poweroffice.payments.tasks",
+    "poweroffice.salary.tasks",
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from bitnet import views
-from bitnet.forms_auth import LoginForm
+from bitnet.users.auth import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,13 +15,13 @@ urlpatterns = [
         name="login",
     ),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
-    path("administrasjon/", include("bitnet.urls_admin")),
-    path("administrasjon/", include("accounting.urls_admin")),
-    path("okonomi/", include("accounting.urls")),
-    path("lonn/", include("payroll.urls")),
-    path("", include("payroll.urls_export")),
-    path("", include("poweroffice.urls")),
-    path("", include("poweroffice.urls_validation")),
-    path("", include("poweroffice.urls_payments")),
+    path("administrasjon/", include("bitnet.agencies.urls")),
+    path("administrasjon/", include("accounting.chart.urls")),
+    path("okonomi/", include("accounting.invoices.urls")),
+    path("lonn/", include("payroll.drivinglogs.urls")),
+    path("", include("poweroffice.salary.urls")),
+    path("", include("poweroffice.invoices.urls")),
+    path("", include("poweroffice.chart.urls")),
+    path("", include("poweroffice.payments.urls")),
     path("django-admin/", admin.site.urls),
 ]

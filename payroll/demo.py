@@ -4,7 +4,7 @@ kinds of reimbursement to the pay items the sandbox seeds, so the demo's driving
 exported at once. Idempotent."""
 
 from bitnet.models import Agency
-from payroll.export import services
+from poweroffice.salary import services
 from payroll.models import ReimbursementKind
 from poweroffice.models import Connection
 

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 def _on_invoice_committed(sender, invoice_id: int, **kwargs) -> None:
-    from poweroffice.services.export import invoice_queue_export
+    from poweroffice.invoices.export import invoice_queue_export
 
     invoice_queue_export(invoice_id=invoice_id)
 
@@ -17,7 +17,7 @@ class PowerofficeConfig(AppConfig):
         # dependencies point"). dispatch_uid keeps one receiver even if ready() runs twice.
         from accounting.hooks import invoice_committed
         from bitnet.hooks import register_department_choices
-        from poweroffice.services.departments import department_choices
+        from poweroffice.datadeling.departments import department_choices
 
         invoice_committed.connect(
             _on_invoice_committed, dispatch_uid="poweroffice.export.invoice_committed"

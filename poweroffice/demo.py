@@ -16,15 +16,15 @@ from accounting.models import Account
 from bitnet.models import Agency, Office
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.models import Connection, Department
-from poweroffice.services.connection import (
+from poweroffice.datadeling.connection import (
     client_key_verify,
     connection_client_key,
     connection_for_subgroup,
     connection_store_client_key,
 )
-from poweroffice.services.datadeling import connection_settings_update
-from poweroffice.services.departments import departments_sync
-from poweroffice.services.validation import prerequisites_check
+from poweroffice.datadeling.services import connection_settings_update
+from poweroffice.datadeling.departments import departments_sync
+from poweroffice.chart.services import prerequisites_check
 
 logger = logging.getLogger(__name__)
 

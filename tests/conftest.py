@@ -4,7 +4,6 @@ Personas: ``admin_a`` (administrator of agency A), ``finance_a`` (økonomi in A)
 ``payroll_a`` (lønn in A), ``user_a`` (plain user in A) and ``admin_b`` (administrator of B).
 """
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -14,9 +13,12 @@ from bitnet.models import Role
 from tests.factories import AgencyFactory, OfficeFactory, SubgroupFactory, UserFactory
 
 pytest_plugins = [
-    name
-    for name in ("tests.fixtures.sandbox", "tests.fixtures.browser")
-    if importlib.util.find_spec(name) is not None
+    "tests.fixtures.sandbox",
+    "tests.fixtures.browser",
+    "tests.fixtures.export",
+    "tests.fixtures.payments",
+    "tests.fixtures.payroll",
+    "tests.fixtures.validation",
 ]
 
 

@@ -1,10 +1,10 @@
 """python manage.py seed_demo: the demo agency, connected to the local PowerOffice sandbox."""
 
-import importlib
-
 from django.core.management.base import BaseCommand
 
 from bitnet.demo import DEMO_PASSWORD, USERS, demo_seed
+from payroll.demo import demo_payroll
+from poweroffice.demo import demo_connect
 
 
 class Command(BaseCommand):
@@ -36,21 +36,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  {spec.username:<10} {spec.role}")
 
     def _connect(self, agency) -> None:
-        """Connect to the PowerOffice sandbox and set up payroll, where those parts exist."""
-        for module_name, function_name in (
-            ("poweroffice.demo", "demo_connect"),
-            ("payroll.demo", "demo_payroll"),
-        ):
+        """Connect the demo to the PowerOffice sandbox and set up payroll there."""
+        for label, step in (("poweroffice.demo", demo_connect), ("payroll.demo", demo_payroll)):
             try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
-            try:
-                message = getattr(module, function_name)(agency=agency)
+                message = step(agency=agency)
             except Exception as exc:  # the sandbox may not be running: say so, keep the data
                 self.stderr.write(
                     self.style.WARNING(
-                        f"Kunne ikke sette opp PowerOffice-demoen ({module_name}): {exc}. "
+                        f"Kunne ikke sette opp PowerOffice-demoen ({label}): {exc}. "
                         "Start sandkassen (python manage.py poweroffice_sandbox) og kjør "
                         "seed_demo på nytt."
                     )

@@ -11,7 +11,8 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from bitnet.models import Subgroup
-from payroll.export import selectors, services
+from payroll import reimbursements as selectors
+from poweroffice.salary import services
 from payroll.models import PayrollExportStatus
 from poweroffice.models import Connection
 

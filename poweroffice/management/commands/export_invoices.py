@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounting.models import ExportStatus, Invoice
 from poweroffice.models import AttemptTrigger
-from poweroffice.services.export import CLAIMABLE, invoices_export
+from poweroffice.invoices.export import CLAIMABLE, invoices_export
 
 
 class Command(BaseCommand):

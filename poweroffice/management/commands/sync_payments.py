@@ -7,7 +7,7 @@ subgroup failed.
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bitnet.models import Subgroup
-from poweroffice.services.payments import payments_connected_subgroups, payments_sync
+from poweroffice.payments.services import payments_connected_subgroups, payments_sync
 
 
 class Command(BaseCommand):

@@ -1,0 +1,333 @@
+"""Økonomi: invoices (list, detail, new, credit note) and customers (list, new, edit).
+
+Views stay thin: forms validate, selectors read, services write. Every row comes through
+bitnet.access (for_agency / get_for_agency), so another agency's id is a 404.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from accounting.invoices import selectors
+from accounting.invoices.forms import (
+    CreditNoteForm,
+    CustomerFilterForm,
+    CustomerForm,
+    InvoiceFilterForm,
+    InvoiceForm,
+    InvoiceLineFormSet,
+)
+from accounting.models import Article, Customer, Invoice
+from accounting.money import line_amounts, totals_per_vat_code
+from accounting.invoices.services import (
+    LineInput,
+    credit_note_create,
+    customer_create,
+    customer_update,
+    invoice_create,
+)
+from bitnet.access import finance_required, for_agency, get_for_agency
+from bitnet.models import Office, Subgroup
+from bitnet.services import NumberSeriesExhausted
+
+PAGE_SIZE = 25
+NEW_INVOICE_PATH = "/okonomi/fakturaer/ny/"
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError beside the field it names, else above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _paginate(request: HttpRequest, queryset, count: int | None = None):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # already counted with the sums; saves a query
+    return paginator.get_page(request.GET.get("page"))
+
+
+# Invoices
+
+
+@finance_required
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    form = InvoiceFilterForm(
+        request.GET or None,
+        subgroups=for_agency(Subgroup.objects.all(), request),
+        offices=for_agency(Office.objects.all(), request),
+    )
+    if form.is_bound:
+        form.is_valid()  # invalid fields simply do not filter; their errors are shown
+    invoices = selectors.invoice_list(
+        invoices=for_agency(Invoice.objects.all(), request), **form.filters()
+    )
+    totals = selectors.invoice_list_totals(invoices=invoices)
+    page = _paginate(request, invoices, count=totals["count"])
+    filtered = form.is_bound and any(value not in (None, "") for value in form.filters().values())
+    return render(
+        request,
+        "accounting/invoice_list.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "totals": totals,
+            "filtered": filtered,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@finance_required
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = get_for_agency(
+        Invoice.objects.select_related(
+            "customer", "office", "subgroup", "created_by", "credited_invoice"
+        ),
+        request,
+        pk=pk,
+    )
+    data = selectors.invoice_detail_data(invoice=invoice)
+    return render(request, "accounting/invoice_detail.html", {"invoice": invoice, "data": data})
+
+
+def _new_invoice_initial(request: HttpRequest, offices, customers) -> dict:
+    initial: dict = {"invoice_date": timezone.localdate()}
+    office = None
+    if request.user.office_id:
+        office = offices.filter(pk=request.user.office_id).first()
+    customer_id = request.GET.get("customer", "")
+    if customer_id.isdigit():
+        customer = customers.filter(pk=int(customer_id)).first()
+        if customer is not None:
+            initial["customer"] = customer.pk
+            if office is None or office.subgroup_id != customer.subgroup_id:
+                office = offices.filter(subgroup_id=customer.subgroup_id).first()
+    office = office or offices.first()
+    if office is not None:
+        initial["office"] = office.pk
+        initial["due_date"] = initial["invoice_date"] + dt.timedelta(
+            days=office.subgroup.payment_terms_days
+        )
+    return initial
+
+
+@finance_required
+def invoice_new(request: HttpRequest) -> HttpResponse:
+    offices = for_agency(Office.objects.select_related("subgroup"), request)
+    customers = for_agency(Customer.objects.all(), request)
+    articles = for_agency(
+        Article.objects.filter(is_active=True).select_related("vat_code"), request
+    )
+    if request.method == "POST":
+        form = InvoiceForm(request.POST, offices=offices, customers=customers)
+        formset = InvoiceLineFormSet(request.POST, prefix="lines", articles=articles)
+        if form.is_valid() and formset.is_valid():
+            data = form.cleaned_data
+            lines = [
+                LineInput(
+                    article=line["article"],
+                    quantity=line["quantity"],
+                    unit_price=line.get("unit_price"),
+                    description=(line.get("description") or "").strip(),
+                )
+                for line in formset.line_data()
+            ]
+            try:
+                invoice = invoice_create(
+                    created_by=request.user,
+                    office=data["office"],
+                    customer=data["customer"],
+                    lines=lines,
+                    invoice_date=data["invoice_date"],
+                    due_date=data["due_date"],
+                    our_reference=data["our_reference"],
+                    their_reference=data["their_reference"],
+                    deceased_name=data["deceased_name"],
+                    note=data["note"],
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            except NumberSeriesExhausted as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, f"Faktura {invoice.number} er opprettet for {invoice.customer.name}."
+                )
+                return redirect("accounting:invoice_detail", pk=invoice.pk)
+    else:
+        form = InvoiceForm(
+            initial=_new_invoice_initial(request, offices, customers),
+            offices=offices,
+            customers=customers,
+        )
+        formset = InvoiceLineFormSet(prefix="lines", articles=articles)
+    choices = selectors.invoice_form_choices(
+        offices=offices, customers=customers, articles=articles
+    )
+    return render(
+        request,
+        "accounting/invoice_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "choices": choices,
+            "has_articles": bool(choices["articles"]),
+            "new_customer_url": reverse("accounting:customer_new")
+            + "?"
+            + urlencode({"next": NEW_INVOICE_PATH}),
+        },
+    )
+
+
+@finance_required
+def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = get_for_agency(
+        Invoice.objects.select_related("customer", "office", "subgroup"), request, pk=pk
+    )
+    if invoice.is_credit_note:
+        messages.error(request, "En kreditnota kan ikke krediteres.")
+        return redirect("accounting:invoice_detail", pk=invoice.pk)
+    existing = invoice.credit_notes.order_by("number").first()
+    form = CreditNoteForm(request.POST or None, initial={"invoice_date": timezone.localdate()})
+    if request.method == "POST" and existing is None and form.is_valid():
+        try:
+            credit = credit_note_create(
+                created_by=request.user,
+                invoice=invoice,
+                invoice_date=form.cleaned_data["invoice_date"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            existing = invoice.credit_notes.order_by("number").first()
+        except NumberSeriesExhausted as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, f"Kreditnota {credit.number} er opprettet for faktura {invoice.number}."
+            )
+            return redirect("accounting:invoice_detail", pk=credit.pk)
+    lines = list(invoice.lines.select_related("vat_code").order_by("position"))
+    preview = []
+    for line in lines:
+        amounts = line_amounts(
+            quantity=-line.quantity, unit_price=line.unit_price, vat_rate=line.vat_rate
+        )
+        preview.append((line, selectors.quantity_shown(-line.quantity), amounts))
+    vat_totals = totals_per_vat_code(
+        (line.vat_code.code, line.vat_rate, amounts) for line, _, amounts in preview
+    )
+    totals = {
+        "net": sum((a.net for _, _, a in preview), Decimal("0.00")),
+        "vat": sum((a.vat for _, _, a in preview), Decimal("0.00")),
+    }
+    totals["gross"] = totals["net"] + totals["vat"]
+    return render(
+        request,
+        "accounting/credit_note_confirm.html",
+        {
+            "invoice": invoice,
+            "existing": existing,
+            "form": form,
+            "preview": preview,
+            "vat_totals": vat_totals,
+            "totals": totals,
+        },
+    )
+
+
+# Customers
+
+
+@finance_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerFilterForm(
+        request.GET or None, subgroups=for_agency(Subgroup.objects.all(), request)
+    )
+    if form.is_bound:
+        form.is_valid()
+    customers = selectors.customer_list(
+        customers=for_agency(Customer.objects.all(), request), **form.filters()
+    )
+    page = _paginate(request, customers)
+    return render(request, "accounting/customer_list.html", {"form": form, "page_obj": page})
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Only the new-invoice page may be returned to, so ``next`` cannot redirect elsewhere."""
+    value = request.POST.get("next") or request.GET.get("next") or ""
+    return value if value == NEW_INVOICE_PATH else ""
+
+
+@finance_required
+def customer_new(request: HttpRequest) -> HttpResponse:
+    subgroups = for_agency(Subgroup.objects.all(), request)
+    next_url = _safe_next(request)
+    form = CustomerForm(request.POST or None, subgroups=subgroups)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_create(
+                subgroup=form.cleaned_data["subgroup"],
+                number=form.cleaned_data["number"],
+                **form.customer_fields,
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        except IntegrityError:
+            form.add_error(
+                "number",
+                f"Kundenummer {form.cleaned_data['number']} er allerede i bruk.",
+            )
+        except NumberSeriesExhausted as error:
+            form.add_error("number", str(error))
+        else:
+            messages.success(request, f"Kunde {customer.number} {customer.name} er opprettet.")
+            if next_url:
+                return redirect(f"{next_url}?{urlencode({'customer': customer.pk})}")
+            return redirect("accounting:customer_edit", pk=customer.pk)
+    return render(
+        request,
+        "accounting/customer_form.html",
+        {"form": form, "customer": None, "next": next_url},
+    )
+
+
+@finance_required
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_for_agency(Customer.objects.select_related("subgroup"), request, pk=pk)
+    subgroups = for_agency(Subgroup.objects.all(), request)
+    form = CustomerForm(request.POST or None, subgroups=subgroups, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        # Subgroup and number stay as they are (disabled fields): invoices and KIDs use them.
+        try:
+            saved = customer_update(customer=customer, **form.customer_fields)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, f"Kunde {saved.number} {saved.name} er lagret.")
+            return redirect("accounting:customer_edit", pk=saved.pk)
+    stats = selectors.customer_invoice_stats(customer=customer)
+    recent = (
+        for_agency(Invoice.objects.all(), request)
+        .filter(customer=customer)
+        .select_related("office")
+        .order_by("-invoice_date", "-number")[:10]
+    )
+    return render(
+        request,
+        "accounting/customer_form.html",
+        {"form": form, "customer": customer, "stats": stats, "recent": recent, "next": ""},
+    )

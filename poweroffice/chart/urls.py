@@ -1,0 +1,18 @@
+from django.urls import path
+
+from poweroffice.chart import views
+
+app_name = "poweroffice_validation"
+
+urlpatterns = [
+    path(
+        "administrasjon/kontoplan/valider/",
+        views.account_validation,
+        name="account_validation",
+    ),
+    path(
+        "administrasjon/datadeling/<int:subgroup_id>/forutsetninger/",
+        views.prerequisites_refresh,
+        name="prerequisites",
+    ),
+]

@@ -1,0 +1,132 @@
+"""PowerOffice connections per subgroup: the client key (verified, encrypted), and clients.
+
+SPEC Part A item 1: saving a client key verifies it against PowerOffice at once and says
+clearly whether it worked and why not. The key is stored encrypted and never shown again.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from bitnet.models import Subgroup
+from poweroffice.client.client import PowerOfficeClient
+from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
+from poweroffice.client.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    InvalidClientError,
+    PowerOfficeError,
+    TransientError,
+)
+from poweroffice.models import Connection
+
+logger = logging.getLogger(__name__)
+
+
+class NotConnected(Exception):
+    """The subgroup has no client key stored."""
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    message: str
+    client_name: str = ""
+    client_id: str = ""
+    subscriptions: list[str] = field(default_factory=list)
+    valid_privileges: list[str] = field(default_factory=list)
+    invalid_privileges: list[str] = field(default_factory=list)
+
+
+def connection_for_subgroup(subgroup: Subgroup) -> Connection:
+    connection, _ = Connection.objects.get_or_create(subgroup=subgroup)
+    return connection
+
+
+def connection_client_for_key(client_key: str) -> PowerOfficeClient:
+    return PowerOfficeClient(client_key)
+
+
+def connection_client(connection: Connection) -> PowerOfficeClient:
+    """A client for the connection's stored key. Raises NotConnected when there is none."""
+    if not connection.client_key_encrypted:
+        raise NotConnected(
+            f"{connection.subgroup.name} har ingen klientnøkkel. "
+            "Legg den inn under Administrasjon > Datadeling."
+        )
+    return PowerOfficeClient(decrypt_secret(connection.client_key_encrypted))
+
+
+def describe_error(error: PowerOfficeError) -> str:
+    """PowerOffice's answer to a key check, in plain Norwegian (never the key itself)."""
+    if isinstance(error, InvalidClientError):
+        return (
+            "PowerOffice kjenner ikke igjen klientnøkkelen. Kontroller at du limte inn hele "
+            "nøkkelen fra Innstillinger > Utvidelser i PowerOffice, og at utvidelsen bruker "
+            "Bitnets applikasjonsnøkkel."
+        )
+    if isinstance(error, AuthenticationError):
+        return "PowerOffice avviste innloggingen. Klientnøkkelen kan være trukket tilbake."
+    if isinstance(error, ForbiddenError):
+        return "Integrasjonen mangler tilgang i PowerOffice (rettighet eller modul)."
+    if isinstance(error, TransientError):
+        return (
+            "PowerOffice svarer ikke akkurat nå, så nøkkelen kunne ikke kontrolleres. "
+            "Prøv igjen om litt."
+        )
+    return f"PowerOffice avviste nøkkelen: {error.detail or error.title or 'ukjent feil'}."
+
+
+def client_key_verify(*, client_key: str) -> VerifyResult:
+    """Ask PowerOffice who the key belongs to (GET /ClientIntegrationInformation)."""
+    client_key = client_key.strip()
+    if not client_key:
+        return VerifyResult(ok=False, message="Lim inn klientnøkkelen fra PowerOffice.")
+    try:
+        with connection_client_for_key(client_key) as client:
+            info = client.get_client_integration_information()
+    except PowerOfficeError as exc:
+        logger.info("Client key check failed: %s", type(exc).__name__)
+        return VerifyResult(ok=False, message=describe_error(exc))
+    name = info.get("ClientName") or ""
+    return VerifyResult(
+        ok=True,
+        message=f"Klientnøkkelen er godkjent. Koblet til «{name}» i PowerOffice.",
+        client_name=name,
+        client_id=str(info.get("ClientId") or ""),
+        subscriptions=list(info.get("ActiveClientSubscriptions") or []),
+        valid_privileges=list(info.get("ValidPrivileges") or []),
+        invalid_privileges=list(info.get("InvalidPrivileges") or []),
+    )
+
+
+def connection_store_client_key(*, connection: Connection, client_key: str) -> VerifyResult:
+    """Verify ``client_key`` and, only if PowerOffice accepts it, store it encrypted.
+
+    A rejected key leaves the stored key (if any) untouched, so a typo never disconnects a
+    working subgroup.
+    """
+    result = client_key_verify(client_key=client_key)
+    if not result.ok:
+        Connection.objects.filter(pk=connection.pk).update(verify_error=result.message)
+        connection.verify_error = result.message
+        return result
+    client_key = client_key.strip()
+    with transaction.atomic():
+        connection.client_key_encrypted = encrypt_secret(client_key)
+        connection.client_key_last4 = mask_secret(client_key)
+        connection.client_name = result.client_name
+        connection.client_id = result.client_id
+        connection.subscriptions = result.subscriptions
+        connection.privileges = result.valid_privileges
+        connection.verified_at = timezone.now()
+        connection.verify_error = ""
+        connection.save()
+    return result
+
+
+def connection_client_key(connection: Connection) -> str:
+    """The decrypted key, for reuse by another integration of the same subgroup only."""
+    return decrypt_secret(connection.client_key_encrypted)

@@ -1,0 +1,71 @@
+"""Our customers in PowerOffice: found by customer number, created when missing.
+
+A customer keeps its Bitnet number in PowerOffice (inside PowerOffice's customer number series),
+so people find the same customer under the same number in both systems (manual, "Viktig!" 4).
+"""
+
+from __future__ import annotations
+
+from accounting.models import Customer, CustomerKind
+from poweroffice.invoices.reference import ExportCache, ExportProblem
+
+
+def customer_reference(customer: Customer) -> str:
+    """Deterministic ExternalImportReference: a retried create finds the first one."""
+    return f"bitnet-cust-{customer.subgroup_id}-{customer.number}"
+
+
+def _series_for(cache: ExportCache, number: int) -> dict:
+    series = cache.customer_series()
+    for item in series:
+        if int(item.get("FromInclusive", 0)) <= number <= int(item.get("ToInclusive", -1)):
+            return item
+    ranges = (
+        ", ".join(f"{s.get('FromInclusive')}–{s.get('ToInclusive')}" for s in series) or "ingen"
+    )
+    raise ExportProblem(
+        f"Kundenummer {number} ligger utenfor kundenummerserien i PowerOffice ({ranges}). "
+        "Juster kundenummerserien for undergruppen i Bitnet eller i PowerOffice.",
+        kind="customer_number_series",
+    )
+
+
+def customer_body(customer: Customer, *, series_id: str | None) -> dict:
+    """CustomerPostDto for one of our customers."""
+    body: dict = {
+        "Number": customer.number,
+        "Name": customer.name,
+        "IsPerson": customer.kind == CustomerKind.PERSON,
+        "ExternalImportReference": customer_reference(customer),
+    }
+    if series_id:
+        body["SubLedgerNumberSeriesId"] = series_id
+    if customer.org_number:
+        body["OrganizationNumber"] = customer.org_number
+    if customer.email:
+        body["EmailAddress"] = customer.email
+    if customer.phone:
+        body["PhoneNumber"] = customer.phone
+    if customer.kind == CustomerKind.PERSON and " " in customer.name.strip():
+        first, _, last = customer.name.strip().rpartition(" ")
+        body["FirstName"], body["LastName"] = first, last
+    # ContactAddressPostDto requires City and ZipCode: send the address only when both are known.
+    if customer.postal_code and customer.city:
+        body["MailAddress"] = {
+            "AddressLine1": customer.address or None,
+            "ZipCode": customer.postal_code,
+            "City": customer.city,
+            "CountryCode": "NO",
+        }
+    return body
+
+
+def customer_ensure(*, cache: ExportCache, customer: Customer) -> dict:
+    """PowerOffice's customer for ``customer`` (``CustomerDto``), created when missing."""
+    found = cache.customer(customer.number)
+    if found is not None:
+        return found
+    series = _series_for(cache, customer.number)
+    created = cache.client.create_customer(customer_body(customer, series_id=series.get("Id")))
+    cache.remember_customer(created)
+    return created

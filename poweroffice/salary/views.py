@@ -1,0 +1,432 @@
+"""Pages of the payroll export: Administrasjon > Integrasjoner, Lønn > Lønnskoder and
+Lønn > Lønnseksport (list, "Lag ny" wizard, detail with progress). Thin: services decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
+from bitnet.models import Subgroup
+from payroll import reimbursements as selectors
+from poweroffice.salary import services
+from poweroffice.salary.forms import (
+    KIND_LABELS,
+    ActivateForm,
+    ExportSearchForm,
+    ExportSelectForm,
+    WageCodesForm,
+)
+from payroll.models import (
+    MileageRate,
+    PayrollExport,
+    PayrollExportLineState,
+    PayrollExportStatus,
+)
+from poweroffice.crypto import SecretUnreadable
+from poweroffice.models import Connection
+from poweroffice.datadeling.connection import NotConnected
+
+STATUS_BADGES = {
+    PayrollExportStatus.DRAFT: "badge-blue",
+    PayrollExportStatus.RUNNING: "badge-blue",
+    PayrollExportStatus.EXPORTED: "badge-green",
+    PayrollExportStatus.FAILED: "badge-red",
+    PayrollExportStatus.ROLLING_BACK: "badge-amber",
+    PayrollExportStatus.ROLLED_BACK: "badge-amber",
+    PayrollExportStatus.ROLLBACK_INCOMPLETE: "badge-red",
+}
+ACTIVE_STATUSES = (
+    PayrollExportStatus.DRAFT,
+    PayrollExportStatus.RUNNING,
+    PayrollExportStatus.ROLLING_BACK,
+)
+
+
+def _subgroups(request: HttpRequest):
+    return for_agency(Subgroup.objects.all(), request).order_by("name")
+
+
+# --- Administrasjon > Integrasjoner ---------------------------------------------------------------
+
+
+def _integration_rows(request: HttpRequest, *, open_id: int | None = None, form=None) -> list:
+    subgroups = list(_subgroups(request))
+    connections = {c.subgroup_id: c for c in Connection.objects.filter(subgroup__in=subgroups)}
+    rows = []
+    for subgroup in subgroups:
+        connection = connections.get(subgroup.pk)
+        has_key = bool(connection and connection.has_client_key)
+        rows.append(
+            {
+                "subgroup": subgroup,
+                "connection": connection,
+                "enabled": bool(connection and connection.payroll_enabled),
+                "has_datadeling_key": has_key and bool(connection.verified_at),
+                "form": form
+                if open_id == subgroup.pk and form is not None
+                else ActivateForm(
+                    has_datadeling_key=has_key and bool(connection.verified_at),
+                    prefix=f"s{subgroup.pk}",
+                ),
+                "open": open_id == subgroup.pk,
+            }
+        )
+    return rows
+
+
+@admin_required
+@require_GET
+def integrations(request: HttpRequest) -> HttpResponse:
+    return render(request, "payroll/integrations/index.html", {"rows": _integration_rows(request)})
+
+
+@admin_required
+@require_POST
+def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+    subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
+    connection = Connection.objects.filter(subgroup=subgroup).first()
+    has_key = bool(connection and connection.has_client_key and connection.verified_at)
+    form = ActivateForm(request.POST, has_datadeling_key=has_key, prefix=f"s{subgroup.pk}")
+    error = ""
+    if form.is_valid():
+        use_existing = form.cleaned_data["source"] == ActivateForm.SOURCE_DATADELING
+        result = services.payroll_integration_activate(
+            subgroup=subgroup,
+            client_key=None if use_existing else form.cleaned_data["client_key"],
+        )
+        if result.ok:
+            messages.success(request, result.message)
+            return redirect("payroll_export:integrations")
+        error = result.message
+    # Never send the key back to the browser.
+    form.data = form.data.copy()
+    form.data[form.add_prefix("client_key")] = ""
+    rows = _integration_rows(request, open_id=subgroup.pk, form=form)
+    return render(
+        request,
+        "payroll/integrations/index.html",
+        {"rows": rows, "dialog_error": error, "open_id": subgroup.pk},
+        status=400,
+    )
+
+
+@admin_required
+@require_POST
+def integration_deactivate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+    subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
+    services.payroll_integration_deactivate(subgroup=subgroup)
+    messages.success(request, f"PowerOffice Go er deaktivert for {subgroup.name}.")
+    return redirect("payroll_export:integrations")
+
+
+# --- Lønn > Lønnskoder ----------------------------------------------------------------------------
+
+
+def _chosen_subgroup(request: HttpRequest, subgroups: list[Subgroup]) -> Subgroup | None:
+    wanted = request.GET.get("undergruppe") or request.POST.get("undergruppe")
+    if wanted:
+        try:
+            wanted_id = int(wanted)
+        except ValueError:
+            wanted_id = None
+        for subgroup in subgroups:
+            if subgroup.pk == wanted_id:
+                return subgroup
+        # Another agency's subgroup (or none): 404 like any foreign id.
+        return get_for_agency(Subgroup, request, pk=wanted_id or 0)
+    return subgroups[0] if subgroups else None
+
+
+def _wage_code_rows(form: WageCodesForm, mappings: dict, errors: dict | None = None) -> list:
+    rows = []
+    for kind in selectors.KIND_ORDER:
+        mapping = mappings.get(kind)
+        rows.append(
+            {
+                "kind": kind,
+                "label": KIND_LABELS[kind],
+                "field": form[kind],
+                "mapping": mapping,
+                "error": (errors or {}).get(kind, ""),
+            }
+        )
+    return rows
+
+
+@payroll_required
+def wage_codes(request: HttpRequest) -> HttpResponse:
+    subgroups = list(_subgroups(request))
+    subgroup = _chosen_subgroup(request, subgroups)
+    mappings = selectors.wage_code_mappings(subgroup=subgroup) if subgroup else {}
+    result = None
+    status = 200
+    if request.method == "POST" and subgroup is not None:
+        form = WageCodesForm(request.POST)
+        if form.is_valid():
+            result = services.wage_codes_save(subgroup=subgroup, codes=form.cleaned_data)
+            if result.ok:
+                (messages.success if result.checked else messages.warning)(request, result.message)
+                return redirect(f"{reverse('payroll_export:wage_codes')}?undergruppe={subgroup.pk}")
+            for kind, text in result.errors.items():
+                form.add_error(kind, text)
+            status = 400
+    else:
+        form = WageCodesForm(initial={k: m.pay_item_code for k, m in mappings.items()})
+    connection = (
+        Connection.objects.filter(subgroup=subgroup).first() if subgroup is not None else None
+    )
+    return render(
+        request,
+        "payroll/export/wage_codes.html",
+        {
+            "subgroups": subgroups,
+            "subgroup": subgroup,
+            "form": form,
+            "rows": _wage_code_rows(form, mappings),
+            "result": result,
+            "payroll_enabled": bool(connection and connection.payroll_enabled),
+            "rates": MileageRate.objects.order_by("-year")[:3],
+        },
+        status=status,
+    )
+
+
+@payroll_required
+@require_POST
+def wage_codes_check(request: HttpRequest) -> HttpResponse:
+    subgroups = list(_subgroups(request))
+    subgroup = _chosen_subgroup(request, subgroups)
+    if subgroup is None:
+        return redirect("payroll_export:wage_codes")
+    result = services.wage_codes_check(subgroup=subgroup)
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect(f"{reverse('payroll_export:wage_codes')}?undergruppe={subgroup.pk}")
+
+
+# --- Lønn > Lønnseksport --------------------------------------------------------------------------
+
+
+@payroll_required
+@require_GET
+def export_list(request: HttpRequest) -> HttpResponse:
+    exports = list(selectors.payroll_exports_for_agency(agency=request.user.agency_id)[:200])
+    for export in exports:
+        export.badge = STATUS_BADGES.get(export.status, "")
+    enabled = Connection.objects.filter(
+        subgroup__agency_id=request.user.agency_id, payroll_enabled=True
+    ).exists()
+    return render(
+        request,
+        "payroll/export/list.html",
+        {"exports": exports, "payroll_enabled": enabled},
+    )
+
+
+def _default_range() -> tuple[dt.date, dt.date]:
+    """The previous month: payroll is usually run for the month just ended."""
+    first_this = timezone.localdate().replace(day=1)
+    last_prev = first_this - dt.timedelta(days=1)
+    return last_prev.replace(day=1), last_prev
+
+
+def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) -> dict:
+    in_range = selectors.drivinglogs_in_range(
+        subgroup=subgroup, date_from=date_from, date_to=date_to
+    )
+    logs = selectors.drivinglogs_with_trips(
+        in_range.filter(status__in=selectors.EXPORTABLE_STATUSES, is_claimed=False)
+    )
+    summaries = selectors.drivinglog_summaries(log_ids=[log.pk for log in logs])
+    empty = selectors.LogSummary()
+    for log in logs:
+        log.summary = summaries.get(log.pk, empty)
+        log.outside = log.period_start < date_from or log.period_end > date_to
+    skipped = in_range.exclude(pk__in=[log.pk for log in logs])
+    return {
+        "logs": logs,
+        "skipped_claimed": sum(1 for log in skipped if log.is_claimed),
+        "skipped_not_delivered": sum(1 for log in skipped if not log.is_claimed),
+        "totals": {
+            "trips": sum(log.summary.trips for log in logs),
+            "km": sum((log.summary.km for log in logs), selectors.ZERO),
+            "expenses": sum((log.summary.expenses for log in logs), selectors.ZERO),
+            "amount": sum((log.summary.amount for log in logs), selectors.ZERO),
+        },
+    }
+
+
+@payroll_required
+def export_new(request: HttpRequest) -> HttpResponse:
+    """Lag ny: subgroup and dates, "Søk" (validations), choose logbooks, preview, export."""
+    agency_id = request.user.agency_id
+    data = request.POST if request.method == "POST" else request.GET
+    if "subgroup" in data:
+        search = ExportSearchForm(data, agency_id=agency_id)
+    else:
+        date_from, date_to = _default_range()
+        search = ExportSearchForm(
+            initial={"date_from": date_from, "date_to": date_to}, agency_id=agency_id
+        )
+    context: dict = {"search": search, "step": "search"}
+    if not search.is_bound or not search.is_valid():
+        status = 400 if search.is_bound else 200
+        return render(request, "payroll/export/new.html", context, status=status)
+
+    subgroup = search.cleaned_data["subgroup"]
+    date_from, date_to = search.cleaned_data["date_from"], search.cleaned_data["date_to"]
+    context.update(
+        {"subgroup": subgroup, "date_from": date_from, "date_to": date_to, "step": "results"}
+    )
+    context.update(_search_context(subgroup, date_from, date_to))
+    all_ids = [log.pk for log in context["logs"]]
+
+    if request.method == "GET":
+        check = services.payroll_export_check(subgroup=subgroup, log_ids=all_ids)
+        context.update({"problems": check.problems, "selected": set(all_ids)})
+        return render(request, "payroll/export/new.html", context)
+
+    in_range_ids = list(
+        selectors.drivinglogs_in_range(
+            subgroup=subgroup, date_from=date_from, date_to=date_to
+        ).values_list("pk", flat=True)
+    )
+    select = ExportSelectForm(request.POST, log_ids=in_range_ids)
+    if not select.is_valid():
+        context.update({"select_errors": select.errors, "selected": set()})
+        return render(request, "payroll/export/new.html", context, status=400)
+    chosen = select.cleaned_data["logs"]
+    context["selected"] = set(chosen)
+    action = request.POST.get("action", "preview")
+
+    if action == "export":
+        try:
+            export = services.payroll_export_create(
+                subgroup=subgroup,
+                log_ids=chosen,
+                date_from=date_from,
+                date_to=date_to,
+                user=request.user,
+                submission_token=select.cleaned_data.get("token"),
+            )
+        except services.PayrollExportBlocked as blocked:
+            context["problems"] = blocked.problems
+            return render(request, "payroll/export/new.html", context, status=400)
+        ran_here = services.payroll_export_start(export=export)
+        export.refresh_from_db()
+        if export.status == PayrollExportStatus.EXPORTED:
+            messages.success(
+                request,
+                f"Lønnseksport {export.pk} er eksportert: {export.lines_total} lønnslinjer ligger "
+                "nå i PowerOffice Go under Lønn som «Importert lønnsgrunnlag».",
+            )
+            return redirect("payroll_export:list")
+        if not ran_here and export.status in ACTIVE_STATUSES:
+            messages.info(request, f"Lønnseksport {export.pk} kjører i bakgrunnen.")
+        elif export.status != PayrollExportStatus.EXPORTED:
+            messages.error(request, f"Lønnseksport {export.pk} feilet: {export.error}")
+        return redirect("payroll_export:detail", export_id=export.pk)
+
+    check = services.payroll_export_check(subgroup=subgroup, log_ids=chosen)
+    context["problems"] = check.problems
+    if check.problems:
+        return render(request, "payroll/export/new.html", context, status=400)
+    context.update(
+        {
+            "step": "preview",
+            "lines": check.computation.lines,
+            "amount_total": check.computation.amount_total,
+            "token": uuid.uuid4(),
+            "chosen": chosen,
+        }
+    )
+    return render(request, "payroll/export/new.html", context)
+
+
+def _export_for(request: HttpRequest, export_id: int) -> PayrollExport:
+    return get_for_agency(
+        PayrollExport.objects.select_related("subgroup", "created_by"), request, pk=export_id
+    )
+
+
+@payroll_required
+@require_GET
+def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
+    export = _export_for(request, export_id)
+    lines = list(export.lines.select_related("employee").order_by("position", "id"))
+    claims = list(
+        export.log_claims.select_related("log__driver").order_by(
+            "log__driver__first_name", "log__period_start"
+        )
+    )
+    return render(
+        request,
+        "payroll/export/detail.html",
+        {
+            "export": export,
+            "badge": STATUS_BADGES.get(export.status, ""),
+            "lines": lines,
+            "claims": claims,
+            "stuck_lines": [
+                line for line in lines if line.state == PayrollExportLineState.DELETE_FAILED
+            ],
+            "active": export.status in ACTIVE_STATUSES,
+            "State": PayrollExportLineState,
+            "Status": PayrollExportStatus,
+        },
+    )
+
+
+def export_progress(export: PayrollExport) -> dict:
+    total = export.lines_total or 0
+    if export.status in (PayrollExportStatus.ROLLING_BACK,):
+        done = export.lines_deleted
+        of = export.lines_created or total
+    else:
+        done, of = export.lines_created, total
+    return {
+        "id": export.pk,
+        "status": export.status,
+        "status_label": export.get_status_display(),
+        "active": export.status in ACTIVE_STATUSES,
+        "total": total,
+        "created": export.lines_created,
+        "deleted": export.lines_deleted,
+        "percent": round(100 * done / of) if of else 0,
+        "error": export.error,
+    }
+
+
+@payroll_required
+@require_GET
+def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
+    return JsonResponse(export_progress(_export_for(request, export_id)))
+
+
+@payroll_required
+@require_POST
+def export_rollback_retry(request: HttpRequest, export_id: int) -> HttpResponse:
+    export = _export_for(request, export_id)
+    try:
+        export = services.payroll_export_rollback_retry(export_id=export.pk)
+    except (NotConnected, SecretUnreadable) as exc:
+        messages.error(request, str(exc))
+        return redirect("payroll_export:detail", export_id=export.pk)
+    if export.status == PayrollExportStatus.ROLLED_BACK:
+        messages.success(
+            request,
+            "Tilbakerullingen er fullført: ingen linjer fra eksporten ligger i PowerOffice Go.",
+        )
+    elif export.status == PayrollExportStatus.ROLLBACK_INCOMPLETE:
+        messages.error(
+            request,
+            "Noen lønnslinjer kunne fortsatt ikke slettes i PowerOffice Go. Se listen under.",
+        )
+    return redirect("payroll_export:detail", export_id=export.pk)

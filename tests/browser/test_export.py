@@ -1,0 +1,106 @@
+"""Økonomi > Ikke eksporterte fakturaer in real Chromium: hide with the red eye, show again,
+"Eksporter alle" with a progress bar that moves without reloading the page.
+
+The background task runs in a thread standing in for the Celery worker (the real worker is
+tested in test_export_worker.py)."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection as db_connection
+
+from accounting.models import ExportStatus, Invoice
+from poweroffice.invoices.export import export_batch_run
+from tests.fixtures.export import make_invoice
+
+SHOTS = Path("/tmp/hexport")
+URL = "/okonomi/ikke-eksporterte/"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def thread_worker(monkeypatch):
+    """export_batch.delay runs the batch in a background thread, as a worker would."""
+    from poweroffice.invoices import tasks
+
+    threads = []
+
+    def delay(batch_id):
+        def run():
+            try:
+                export_batch_run(batch_id=batch_id)
+            finally:
+                db_connection.close()
+
+        thread = threading.Thread(target=run, daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    monkeypatch.setattr(tasks.export_batch, "delay", delay)
+    yield threads
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+def test_hide_show_again_and_export_all_with_progress(browser_login, export_world, thread_worker):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    world = export_world
+    world.set_options(include_specification=True)
+    invoices = [make_invoice(world) for _ in range(6)]
+    hide_me = invoices[0]
+    page = browser_login(world.user)
+    page.goto(page.base + URL)
+    assert page.locator("tr.ne-row").count() == 6
+
+    # The red eye hides an invoice; "Vis skjulte" shows it; the eye brings it back.
+    page.locator(f"#faktura-{hide_me.pk} button.eye-red").click()
+    page.wait_for_selector(f"text=Faktura {hide_me.number} er skjult fra listen")
+    assert page.locator(f"#faktura-{hide_me.pk}").count() == 0
+    page.get_by_role("link", name="Vis skjulte (1)").click()
+    assert page.locator("tr.ne-row").count() == 1
+    assert "Skjult " in page.locator(f"#faktura-{hide_me.pk}").inner_text()
+    page.screenshot(path=str(SHOTS / "ikke-eksporterte-skjulte.png"), full_page=True)
+    page.locator(f"#faktura-{hide_me.pk} button.eye-show").click()
+    page.wait_for_selector(f"text=Faktura {hide_me.number} vises i listen igjen")
+    page.goto(page.base + URL)
+    assert page.locator("tr.ne-row").count() == 6
+
+    # Hide one again, so "Eksporter alle" leaves it alone.
+    page.locator(f"#faktura-{hide_me.pk} button.eye-red").click()
+    page.wait_for_selector(f"text=Faktura {hide_me.number} er skjult fra listen")
+
+    # Eksporter alle: slow PowerOffice down so the bar has somewhere to go.
+    world.sandbox.config(latency_ms=250)
+    page.get_by_role("button", name="Eksporter alle (5)").click()
+    page.wait_for_selector("#export-progress")
+    page.evaluate("window.__samePage = true")
+    seen = set()
+    for _ in range(400):
+        text = page.locator("#export-progress-text").inner_text()
+        seen.add(text)
+        if text.startswith("Eksporterer … ") and not text.startswith("Eksporterer … 0 av"):
+            break
+        page.wait_for_timeout(50)
+    midway = page.locator("#export-progress-text").inner_text()
+    assert midway.startswith("Eksporterer … ") and not midway.endswith("5 av 5 ferdig"), seen
+    width = page.evaluate("parseFloat(document.getElementById('export-progress-bar').style.width)")
+    assert 0 < width < 100
+    assert page.evaluate("window.__samePage") is True  # it moved without a reload
+    page.screenshot(path=str(SHOTS / "eksporter-alle-pagar.png"))
+
+    # When it is done the page shows the list as it is now, with the result on top.
+    page.wait_for_function("!window.__samePage", timeout=120_000)
+    page.wait_for_selector("#export-progress.is-finished")
+    assert page.locator("#export-progress-text").inner_text() == "Ferdig: 5 av 5 eksportert"
+    assert page.locator("tr.ne-row").count() == 0
+    assert "Alle fakturaer er eksportert til PowerOffice." in page.content()
+    page.screenshot(path=str(SHOTS / "eksporter-alle-ferdig.png"))
+
+    assert len(world.vouchers()) == 5
+    statuses = dict(
+        Invoice.objects.filter(pk__in=[i.pk for i in invoices]).values_list("pk", "export_status")
+    )
+    assert statuses.pop(hide_me.pk) == ExportStatus.NOT_EXPORTED
+    assert set(statuses.values()) == {ExportStatus.EXPORTED}

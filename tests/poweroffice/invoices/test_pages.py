@@ -1,0 +1,188 @@
+"""Økonomi > Ikke eksporterte fakturaer (list, reasons, red eye, export one, Eksporter alle with
+its progress JSON) and the specification PDF."""
+
+import pytest
+from django.utils import timezone
+
+from accounting.models import ExportStatus, Invoice
+from poweroffice.models import AttemptTrigger, ExportBatch
+from poweroffice.invoices.export import invoice_export
+from tests.factories import CustomerFactory, OfficeFactory, SubgroupFactory
+from tests.fixtures.export import make_invoice
+
+URL = "/okonomi/ikke-eksporterte/"
+
+pytestmark = pytest.mark.django_db
+
+
+def test_finance_only_and_scoped_to_the_agency(client, export_world, personas):
+    world = export_world
+    invoice = make_invoice(world)
+    for name in ("payroll_a", "user_a"):
+        client.force_login(personas[name])
+        assert client.get(URL).status_code == 403
+        assert client.post(f"{URL}{invoice.pk}/skjul/").status_code == 403
+    client.force_login(personas["admin_b"])
+    assert str(invoice.number) not in client.get(URL).content.decode()
+    assert client.post(f"{URL}{invoice.pk}/skjul/").status_code == 404
+    assert client.post(f"{URL}{invoice.pk}/eksporter/").status_code == 404
+    assert client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf").status_code == 404
+    invoice.refresh_from_db()
+    assert not invoice.export_hidden and invoice.export_status == ExportStatus.NOT_EXPORTED
+
+
+def test_list_shows_each_invoice_with_its_reason(client, export_world, finance_a):
+    world = export_world
+    never = make_invoice(world)
+    world.sandbox.remove(world.client_key, "accounts", world.account_id(3020))
+    failed = make_invoice(world, [("krans", "1")])
+    invoice_export(invoice_id=failed.pk, trigger=AttemptTrigger.AUTOMATIC)
+    held = make_invoice(world)
+    Invoice.objects.filter(pk=held.pk).update(
+        export_status=ExportStatus.HELD, export_error="Automatisk eksport er holdt tilbake fordi …"
+    )
+    exported = make_invoice(world)
+    invoice_export(invoice_id=exported.pk, trigger=AttemptTrigger.MANUAL)
+    other = SubgroupFactory(agency=world.subgroup.agency, name="Uten PowerOffice")
+    world.customers["other"] = CustomerFactory(subgroup=other, number=10009)
+    elsewhere = make_invoice(
+        world, customer="other", office=OfficeFactory(subgroup=other, agency=other.agency)
+    )
+
+    client.force_login(finance_a)
+    html = client.get(URL).content.decode()
+
+    assert f'id="faktura-{never.pk}"' in html and "Automatisk eksport er slått av" in html
+    assert f'id="faktura-{failed.pk}"' in html and "Konto 3020 finnes ikke i PowerOffice." in html
+    assert f'id="faktura-{held.pk}"' in html and "Automatisk eksport er holdt tilbake fordi" in html
+    assert f'id="faktura-{exported.pk}"' not in html
+    assert f'id="faktura-{elsewhere.pk}"' not in html  # its subgroup does not use PowerOffice
+    assert "1 forsøk" in html  # the failed one's attempts, expandable
+    assert 'class="btn-icon eye-red"' in html
+    assert "Eksporter alle (3)" in html
+
+
+def test_red_eye_hides_and_shows_again(client, export_world, finance_a):
+    world = export_world
+    invoice = make_invoice(world)
+    client.force_login(finance_a)
+
+    response = client.post(f"{URL}{invoice.pk}/skjul/", follow=True)
+
+    assert f"Faktura {invoice.number} er skjult fra listen" in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.export_hidden and invoice.export_hidden_by == finance_a
+    assert invoice.export_hidden_at is not None
+    assert f'id="faktura-{invoice.pk}"' not in client.get(URL).content.decode()
+    hidden_page = client.get(URL + "?skjulte=1").content.decode()
+    assert f'id="faktura-{invoice.pk}"' in hidden_page and "Skjult " in hidden_page
+
+    client.post(f"{URL}{invoice.pk}/skjul/", {"skjulte": "1"})
+    invoice.refresh_from_db()
+    assert not invoice.export_hidden and invoice.export_hidden_by is None
+    assert f'id="faktura-{invoice.pk}"' in client.get(URL).content.decode()
+
+
+def test_export_one_invoice_with_a_clear_message(client, export_world, finance_a):
+    world = export_world
+    invoice = make_invoice(world)
+    client.force_login(finance_a)
+
+    response = client.post(f"{URL}{invoice.pk}/eksporter/", follow=True)
+
+    assert f"Faktura {invoice.number} er eksportert til PowerOffice." in response.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.export_status == ExportStatus.EXPORTED
+    assert invoice.export_attempts_log.get().user == finance_a
+
+    # A double click: the second POST books nothing.
+    again = client.post(f"{URL}{invoice.pk}/eksporter/", follow=True)
+    assert "allerede eksportert" in again.content.decode()
+    assert len(world.vouchers()) == 1
+
+
+def test_export_one_failure_message_and_back_to_the_invoice(client, export_world, finance_a):
+    world = export_world
+    world.sandbox.remove(world.client_key, "accounts", world.account_id(3020))
+    invoice = make_invoice(world, [("krans", "1")])
+    client.force_login(finance_a)
+    page = f"/okonomi/fakturaer/{invoice.pk}/"
+
+    response = client.post(f"{URL}{invoice.pk}/eksporter/", {"next": page})
+
+    assert response.status_code == 302 and response["Location"] == page
+    response = client.post(f"{URL}{invoice.pk}/eksporter/", {"next": "https://evil.example/"})
+    assert response["Location"] == URL
+
+
+def test_export_all_runs_in_the_background_with_progress(
+    client, export_world, finance_a, celery_eager, django_capture_on_commit_callbacks
+):
+    world = export_world
+    invoices = [make_invoice(world) for _ in range(3)]
+    hidden = make_invoice(world)
+    Invoice.objects.filter(pk=hidden.pk).update(export_hidden=True)
+    client.force_login(finance_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{URL}eksporter-alle/")
+
+    batch = ExportBatch.objects.get()
+    assert response["Location"] == f"{URL}?eksport={batch.pk}"
+    assert sorted(batch.invoice_ids) == sorted(i.pk for i in invoices)
+    progress = client.get(f"{URL}eksport/{batch.pk}/").json()
+    assert progress == {
+        "id": batch.pk,
+        "status": "done",
+        "finished": True,
+        "total": 3,
+        "done": 3,
+        "exported": 3,
+        "failed": 0,
+        "skipped": 0,
+        "percent": 100,
+        "text": "Ferdig: 3 av 3 eksportert",
+    }
+    assert len(world.vouchers()) == 3
+    hidden.refresh_from_db()
+    assert hidden.export_status == ExportStatus.NOT_EXPORTED
+    page = client.get(response["Location"]).content.decode()
+    assert "Ferdig: 3 av 3 eksportert" in page
+
+
+def test_progress_json_while_running(client, export_world, finance_a):
+    world = export_world
+    batch = ExportBatch.objects.create(
+        agency=world.subgroup.agency,
+        created_by=finance_a,
+        invoice_ids=[1, 2, 3, 4],
+        total=4,
+        exported=1,
+        failed=1,
+        status=ExportBatch.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+    )
+    client.force_login(finance_a)
+    data = client.get(f"{URL}eksport/{batch.pk}/").json()
+    assert (data["percent"], data["finished"], data["text"]) == (
+        50,
+        False,
+        "Eksporterer … 2 av 4 ferdig",
+    )
+    # A second "Eksporter alle" while one runs starts nothing new.
+    response = client.post(f"{URL}eksporter-alle/")
+    assert response["Location"] == f"{URL}?eksport={batch.pk}"
+    assert ExportBatch.objects.count() == 1
+
+
+def test_specification_pdf(client, export_world, finance_a, user_a):
+    world = export_world
+    invoice = make_invoice(world)
+    client.force_login(finance_a)
+    response = client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert f"fakturaspesifikasjon-{invoice.number}.pdf" in response["Content-Disposition"]
+    client.force_login(user_a)
+    assert client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf").status_code == 403

@@ -1,0 +1,198 @@
+"""A real Celery worker on Redis, killed with SIGKILL in the middle of "Eksporter alle", right after
+PowerOffice booked a voucher and before we heard the answer. After a restart and a sweep, every
+invoice is exported exactly once (counted in the sandbox) or visibly failed with its reason."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection as db_connection
+
+from accounting.models import ExportStatus, Invoice
+from bitnet.celery import app as celery_app
+from poweroffice.models import ExportAttempt, ExportBatch
+from poweroffice.invoices.export import export_batch_create, export_sweep
+from tests.fixtures.export import make_invoice
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = Path("/tmp/hexport")
+
+
+def _wait(predicate, *, timeout: float, what: str, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Worker:
+    """``celery -A bitnet worker`` in its own process group, on this test's database."""
+
+    def __init__(self, env: dict, name: str):
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log = open(LOG_DIR / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "bitnet",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+                "-n",
+                f"{name}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.name = name
+
+    def wait_ready(self) -> None:
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited: see {self.log.name}")
+            replies = celery_app.control.ping(timeout=0.5) or []
+            return any(self.name in name for reply in replies for name in reply)
+
+        _wait(ready, timeout=60, what="the worker to start", step=0.5)
+
+    def kill9(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def worker_env(sandbox, sandbox_settings):
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{db_connection.settings_dict['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "POWEROFFICE_API_URL": sandbox.api_url,
+        "POWEROFFICE_TOKEN_URL": sandbox.token_url,
+        "POWEROFFICE_SANDBOX_URL": sandbox.url,
+        "POWEROFFICE_APPLICATION_KEY": sandbox.application_key,
+        "POWEROFFICE_SUBSCRIPTION_KEY": sandbox.subscription_key,
+        "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (a real broker)")
+    celery_app.control.purge()
+    return env
+
+
+def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
+    world = export_world
+    world.set_options(include_specification=True)
+    invoices = [make_invoice(world) for _ in range(10)]
+    # PowerOffice books the 5th voucher, then takes 4 s to answer: the worker dies meanwhile.
+    world.sandbox.faults(
+        action="delay",
+        delay_ms=4000,
+        when="after",
+        method="POST",
+        path="OutgoingInvoiceJournals",
+        nth=5,
+    )
+    first = Worker(worker_env, "export-first")
+    second = None
+    try:
+        first.wait_ready()
+        batch = export_batch_create(
+            agency_id=world.subgroup.agency_id,
+            user=world.user,
+            invoice_ids=[i.pk for i in invoices],
+        )
+
+        def fifth_booked_not_recorded():
+            exporting = Invoice.objects.filter(
+                pk__in=batch.invoice_ids, export_status=ExportStatus.EXPORTING
+            ).count()
+            return len(world.vouchers()) == 5 and exporting == 1
+
+        _wait(fifth_booked_not_recorded, timeout=120, what="the 5th voucher in PowerOffice")
+        first.kill9()
+
+        states = dict(
+            Invoice.objects.filter(pk__in=batch.invoice_ids).values_list("pk", "export_status")
+        )
+        assert list(states.values()).count(ExportStatus.EXPORTED) == 4
+        assert list(states.values()).count(ExportStatus.EXPORTING) == 1
+        assert list(states.values()).count(ExportStatus.PENDING) == 5
+        batch.refresh_from_db()
+        assert batch.status == ExportBatch.Status.RUNNING
+
+        second = Worker(worker_env, "export-second")
+        second.wait_ready()
+        time.sleep(1.2)
+        summary = export_sweep(claim_timeout=1, batch_stale=1, pending_grace=3600)
+        assert summary.recovered == 1  # asked PowerOffice, found the voucher
+        assert summary.batches_requeued == 1
+
+        def batch_done():
+            batch.refresh_from_db()
+            return batch.status == ExportBatch.Status.DONE
+
+        _wait(batch_done, timeout=180, what="the batch to finish on the restarted worker", step=0.5)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+    # Exactly once, in PowerOffice and here.
+    vouchers = world.vouchers()
+    assert len(vouchers) == 10
+    assert sorted(int(v["InvoiceNo"]) for v in vouchers) == sorted(i.number for i in invoices)
+    created = [r for r in world.posted() if r["status"] == 201]
+    assert len(created) == 10
+    by_number = {int(v["InvoiceNo"]): v["Id"] for v in vouchers}
+    for invoice in Invoice.objects.filter(pk__in=[i.pk for i in invoices]):
+        assert invoice.export_status == ExportStatus.EXPORTED, invoice.export_error
+        assert invoice.external_voucher_id == by_number[invoice.number]
+    attachments = world.sandbox.state.clients[world.client_key]["attachments"]
+    assert set(attachments) == set(by_number.values())  # every voucher has its PDF
+    # The killed attempt is visible as one that never finished.
+    killed = Invoice.objects.get(pk__in=batch.invoice_ids, export_attempts=2)
+    outcomes = list(
+        ExportAttempt.objects.filter(invoice=killed)
+        .order_by("started_at")
+        .values_list("outcome", "trigger")
+    )
+    assert outcomes == [("failed", "batch"), ("success", "sweeper")]
+    interrupted = ExportAttempt.objects.filter(invoice=killed, trigger="batch").get()
+    assert interrupted.error_kind == "interrupted" and interrupted.error.startswith(
+        "Avbrutt underveis"
+    )
+    assert batch.exported + batch.skipped == 10
