@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class AccountingConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'accounting'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "accounting"

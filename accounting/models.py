@@ -2,7 +2,7 @@
 
 Money is Decimal. VAT is computed per line and rounded to øre once (see accounting/money.py).
 The domain knows nothing of PowerOffice; the export state fields are plain data the integration
-writes (SPEC "Domain", Part A).
+writes (the domain only announces a committed invoice, accounting/hooks.py).
 """
 
 from decimal import Decimal
@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounting.money import quantity_shown
 from bitnet.models import Agency, Office, Subgroup
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -303,3 +304,8 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def quantity_shown(self) -> Decimal:
+        """The quantity for display: 2.500 -> 2.5, 150.000 -> 150."""
+        return quantity_shown(self.quantity)

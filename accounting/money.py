@@ -1,4 +1,5 @@
-"""Money rules: VAT per line rounded to øre once, KID (MOD10) and organisation numbers (MOD11)."""
+"""Money rules: VAT per line rounded to øre once, KID (MOD10) and organisation numbers (MOD11),
+and money written the Norwegian way (``kr``)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +12,12 @@ HUNDRED = Decimal(100)
 def round_ore(amount: Decimal) -> Decimal:
     """Round to øre, half up (Norwegian practice). The only rounding step for money."""
     return amount.quantize(ORE, rounding=ROUND_HALF_UP)
+
+
+def kr(amount: Decimal) -> str:
+    """Norwegian money for plain text (messages, command output): 1 234,50."""
+    text = f"{amount:,.2f}"
+    return text.replace(",", " ").replace(".", ",")
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,13 @@ def mod10_check_digit(digits: str) -> str:
                 value -= 9
         total += value
     return str((10 - total % 10) % 10)
+
+
+def quantity_shown(quantity: Decimal) -> Decimal:
+    """A quantity without trailing zeros (2.500 -> 2.5, 150.000 -> 150), for display."""
+    if quantity == quantity.to_integral_value():
+        return quantity.quantize(Decimal(1))
+    return quantity.normalize()
 
 
 def kid_for(*, customer_number: int, invoice_number: int) -> str:

@@ -1,7 +1,7 @@
 """The invoice specification (fakturaspesifikasjon) as an A4 PDF, made with WeasyPrint.
 
 Sent to PowerOffice as voucher documentation when Datadeling's "Send med fakturaspesifikasjon"
-is on (SPEC Part A, item 5), and served to finance users beside the invoice.
+is on, and served to finance users beside the invoice.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def overhead(url: str, calls: int) -> dict:
     )
     local.list_departments()  # token, connection
     shared.list_departments()
-    token = local._token()
+    token = local.transport.token()
     raw = requests.Session()
     headers = {
         "Authorization": f"Bearer {token}",

@@ -49,6 +49,9 @@ from django.conf import settings  # noqa: E402
 from django.db import connection as db_connection  # noqa: E402
 from django.db import transaction  # noqa: E402
 
+from accounting import standard_chart  # noqa: E402
+from accounting.customers.services import customer_create  # noqa: E402
+from accounting.invoices.services import LineInput, invoice_create  # noqa: E402
 from accounting.models import (  # noqa: E402
     Account,
     Article,
@@ -59,19 +62,22 @@ from accounting.models import (  # noqa: E402
     VatCode,
 )
 from accounting.pdf import invoice_specification_pdf  # noqa: E402
-from accounting.invoices.services import LineInput, customer_create, invoice_create  # noqa: E402
 from bitnet.models import Agency, Office, Role, Subgroup, User  # noqa: E402
-from poweroffice.models import AttemptTrigger, Connection  # noqa: E402
 from poweroffice.datadeling.connection import (  # noqa: E402
     connection_for_subgroup,
     connection_store_client_key,
 )
+from poweroffice.invoices.batch import invoices_export  # noqa: E402
 from poweroffice.invoices.customers import customer_ensure  # noqa: E402
-from poweroffice.invoices.export import export_cache_for, invoices_export  # noqa: E402
+from poweroffice.invoices.export import export_cache_for  # noqa: E402
 from poweroffice.invoices.products import product_ensure  # noqa: E402
+from poweroffice.models import AttemptTrigger, Connection  # noqa: E402
 
-VAT = [("3", "25.00"), ("5", "0.00"), ("6", "0.00"), ("31", "15.00"), ("33", "12.00")]
-ACCOUNTS = [(3000, "3"), (3020, "3"), (3030, "31"), (3040, "33"), (3100, "5"), (3200, "6")]
+VAT = [(vat.code, vat.rate) for vat in standard_chart.vat_codes(*standard_chart.SALES_VAT_CODES)]
+ACCOUNTS = [
+    (row.number, row.bitnet_vat_code)
+    for row in standard_chart.accounts(*standard_chart.SALES_ACCOUNTS)
+]
 UNITS = ["stk", "stk", "stk", "pers", "tur", "km", "døgn"]
 
 

@@ -74,13 +74,19 @@ def run(url: str, args) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from bitnet.models import Agency, Office, Role, Subgroup, User
-    from payroll import reimbursements as selectors
-    from poweroffice.salary import services
     from payroll.models import DrivingLog, MileageRate, PayrollExport, Trip
+    from payroll.reimbursements import drivinglog_summaries
     from poweroffice.datadeling.connection import (
         connection_for_subgroup,
         connection_store_client_key,
     )
+    from poweroffice.salary.activation import payroll_integration_activate
+    from poweroffice.salary.checks import payroll_export_check
+    from poweroffice.salary.create import payroll_export_create
+    from poweroffice.salary.demo import DEMO_WAGE_CODES
+    from poweroffice.salary.run import payroll_export_run
+    from poweroffice.salary.selectors import drivinglogs_exportable, drivinglogs_with_trips
+    from poweroffice.salary.wagecodes import wage_codes_save
 
     tag = uuid.uuid4().hex[:8]
     rng = random.Random(20260531)
@@ -104,10 +110,8 @@ def run(url: str, args) -> dict:
     subgroup = Subgroup.objects.create(agency=agency, name="Bench")
     office = Office.objects.create(agency=agency, subgroup=subgroup, name="Bench")
     connection_store_client_key(connection=connection_for_subgroup(subgroup), client_key=key)
-    assert services.payroll_integration_activate(subgroup=subgroup).ok
-    codes = {"mileage": "7100", "passenger": "7101", "trailer": "7102", "toll": "7140",
-             "parking": "7141", "ferry": "7142"}  # fmt: skip
-    assert services.wage_codes_save(subgroup=subgroup, codes=codes).ok
+    assert payroll_integration_activate(subgroup=subgroup).ok
+    assert wage_codes_save(subgroup=subgroup, codes=dict(DEMO_WAGE_CODES)).ok
 
     users = User.objects.bulk_create(
         User(
@@ -163,14 +167,12 @@ def run(url: str, args) -> dict:
         """What "Søk" does: the logbooks in range with their sums, and the validations."""
         started, sent = time.perf_counter(), requests_so_far()
         with CaptureQueriesContext(connection) as queries:
-            found = selectors.drivinglogs_with_trips(
-                selectors.drivinglogs_exportable(
-                    subgroup=subgroup, date_from=MAY[0], date_to=MAY[-1]
-                )
+            found = drivinglogs_with_trips(
+                drivinglogs_exportable(subgroup=subgroup, date_from=MAY[0], date_to=MAY[-1])
             )
             ids = [log.pk for log in found]
-            selectors.drivinglog_summaries(log_ids=ids)
-            check = services.payroll_export_check(subgroup=subgroup, log_ids=ids)
+            drivinglog_summaries(log_ids=ids)
+            check = payroll_export_check(subgroup=subgroup, log_ids=ids)
         assert check.ok, [p.message for p in check.problems]
         return {
             "logbooks": len(ids),
@@ -195,7 +197,7 @@ def run(url: str, args) -> dict:
 
         started, sent = time.perf_counter(), requests_so_far()
         with CaptureQueriesContext(connection) as queries:
-            export = services.payroll_export_create(
+            export = payroll_export_create(
                 subgroup=subgroup, log_ids=ids, date_from=MAY[0], date_to=MAY[-1], user=None
             )
         figures["create"] = {
@@ -206,7 +208,7 @@ def run(url: str, args) -> dict:
 
         started, sent = time.perf_counter(), requests_so_far()
         with CaptureQueriesContext(connection) as queries:
-            export = services.payroll_export_run(export_id=export.pk)
+            export = payroll_export_run(export_id=export.pk)
         seconds = time.perf_counter() - started
         sent = requests_so_far() - sent
         figures["run"] = {

@@ -49,6 +49,7 @@ class QueryCounter:
 
 def seed(*, size: int, sandbox) -> tuple:
     """Our chart and PowerOffice's, ``size`` accounts each (give or take the mismatches)."""
+    from accounting import standard_chart
     from accounting.models import Account, Article, VatCode
     from bitnet.models import Agency, Subgroup
     from poweroffice.crypto import encrypt_secret
@@ -69,11 +70,8 @@ def seed(*, size: int, sandbox) -> tuple:
     vat = {
         code: VatCode.objects.create(agency=agency, code=code, rate=Decimal(rate), name=name)
         for code, rate, name in (
-            ("3", "25", "Utgående mva, høy sats"),
-            ("5", "0", "Ingen utgående mva (nullsats)"),
-            ("6", "0", "Omsetning utenfor merverdiavgiftsloven"),
-            ("31", "15", "Utgående mva, middels sats"),
-            ("33", "12", "Utgående mva, lav sats"),
+            (vat.code, vat.rate, vat.name)
+            for vat in standard_chart.vat_codes(*standard_chart.SALES_VAT_CODES)
         )
     }
     po_vat_id = {
@@ -167,8 +165,8 @@ def main() -> None:
     settings.POWEROFFICE_API_URL = sandbox.api_url
     settings.POWEROFFICE_TOKEN_URL = sandbox.token_url
     try:
-        from poweroffice.models import Connection
         from poweroffice.chart.services import account_chart_validate, prerequisites_check
+        from poweroffice.datadeling.selectors import connection_get
 
         runs = []
         for size in sizes:
@@ -188,9 +186,7 @@ def main() -> None:
                 }
 
             def prerequisites(subgroup=subgroup):
-                connection_row = Connection.objects.select_related("subgroup").get(
-                    subgroup=subgroup
-                )
+                connection_row = connection_get(subgroup)
                 checks = prerequisites_check(connection=connection_row)
                 return {c["key"]: c["status"] for c in checks}
 

@@ -1,7 +1,7 @@
 """Access rules: roles per section, and every query scoped to the user's agency.
 
-Another agency's id is a 404, never a 403 (SPEC "Domain"): callers fetch rows through
-``get_for_agency`` / ``for_agency`` so a foreign id simply does not exist for them.
+Another agency's id is a 404, never a 403 (tests/bitnet/test_page_access.py): callers fetch
+rows through ``get_for_agency`` / ``for_agency`` so a foreign id simply does not exist for them.
 """
 
 from collections.abc import Callable

@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 
 
-def navigation(request: HttpRequest) -> dict:
+def navigation(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -11,5 +11,4 @@ def navigation(request: HttpRequest) -> dict:
         "nav_is_admin": user.has_role(),
         "nav_is_finance": user.has_role("okonomi"),
         "nav_is_payroll": user.has_role("lonn"),
-        "nav_section": request.resolver_match.namespace if request.resolver_match else "",
     }

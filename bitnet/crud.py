@@ -23,7 +23,7 @@ from django.urls import reverse
 from bitnet.access import for_agency
 
 
-def page_of(request: HttpRequest, queryset, size: int) -> Page:
+def page_of(request: HttpRequest, queryset: QuerySet[Any], size: int) -> Page[Any]:
     return Paginator(queryset, size).get_page(request.GET.get("page"))
 
 

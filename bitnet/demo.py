@@ -12,42 +12,29 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounting import standard_chart
+from accounting.customers.services import customer_create
+from accounting.invoices.services import LineInput, invoice_create
 from accounting.models import Account, Article, Customer, CustomerKind, Invoice, VatCode
-from accounting.invoices.services import LineInput, customer_create, invoice_create
 from bitnet.models import Agency, Office, Role, Subgroup, User
 from payroll.models import DrivingLog, DrivingLogStatus, Trip
 
 AGENCY_NAME = "Minnehagen Begravelsesbyrå AS"
 DEMO_PASSWORD = "demo"
 
+# The demo chart is taken from the one shared table, which the sandbox seeds too, so
+# "Valider kontoplan" is clean and invoices export at once.
 VAT_CODES = [
     # SAF-T code, rate %, name
-    ("0", "0.00", "Ingen mva-behandling"),
-    ("3", "25.00", "Utgående mva, alminnelig sats"),
-    ("31", "15.00", "Utgående mva, middels sats (næringsmidler)"),
-    ("33", "12.00", "Utgående mva, lav sats (persontransport)"),
-    ("5", "0.00", "Fritatt for mva (nullsats)"),
-    ("6", "0.00", "Omsetning utenfor merverdiavgiftsloven"),
+    (vat.code, vat.rate, vat.name)
+    for vat in standard_chart.vat_codes("0", "3", "31", "33", "5", "6")
 ]
-
-# The demo chart matches the PowerOffice client the sandbox seeds, so "Valider kontoplan" is
-# clean and invoices export at once.
 ACCOUNTS = [
     # number, name, VAT code
-    (1500, "Kundefordringer", None),
-    (1920, "Bank", None),
-    (2400, "Leverandørgjeld", None),
-    (2700, "Utgående merverdiavgift, høy sats", None),
-    (3000, "Salgsinntekt, avgiftspliktig", "3"),
-    (3020, "Salgsinntekt, avgiftspliktig, kister og urner", "3"),
-    (3030, "Salgsinntekt, avgiftspliktig, middels sats", "31"),
-    (3040, "Salgsinntekt, avgiftspliktig, lav sats (transport)", "33"),
-    (3100, "Salgsinntekt, avgiftsfri", "5"),
-    (3200, "Salgsinntekt, utenfor avgiftsområdet", "6"),
-    (3210, "Viderefakturerte utlegg (kirkegård, annonser)", "6"),
-    (5000, "Lønn til ansatte", None),
-    (7100, "Bilgodtgjørelse, oppgavepliktig", None),
-    (7140, "Reisekostnad, ikke oppgavepliktig", None),
+    (row.number, row.name, row.bitnet_vat_code)
+    for row in standard_chart.accounts(
+        1500, 1920, 2400, 2700, 3000, 3020, 3030, 3040, 3100, 3200, 3210, 5000, 7100, 7140
+    )
 ]
 
 ARTICLES = [
@@ -265,11 +252,11 @@ def _chart(agency: Agency) -> dict[str, list]:
             agency=agency, code=code, defaults={"rate": Decimal(rate), "name": name}
         )
     accounts = {}
-    for number, name, code in ACCOUNTS:
+    for number, name, vat_code in ACCOUNTS:
         accounts[number], _ = Account.objects.get_or_create(
             agency=agency,
             number=number,
-            defaults={"name": name, "vat_code": vat[code] if code else None},
+            defaults={"name": name, "vat_code": vat[vat_code] if vat_code else None},
         )
     articles = []
     for name, unit, price, account_no in ARTICLES:

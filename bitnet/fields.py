@@ -37,3 +37,21 @@ class NorwegianDecimalField(forms.DecimalField):
         if isinstance(value, Decimal):
             return format(value, "f").replace(".", ",")
         return value
+
+
+# PositiveIntegerField's upper bound in PostgreSQL.
+MAX_INT = 2_147_483_647
+
+
+class PositiveNumberField(forms.IntegerField):
+    """A whole number >= 1 typed as text, one Norwegian message for every kind of bad input."""
+
+    def __init__(self, *, message: str, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_INT)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+        for code in ("invalid", "min_value", "max_value", "step_size"):
+            self.error_messages[code] = message

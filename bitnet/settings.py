@@ -206,11 +206,25 @@ if not POWEROFFICE_APPLICATION_KEY or not POWEROFFICE_SUBSCRIPTION_KEY:
     )
 POWEROFFICE_TIMEOUT = _env("POWEROFFICE_TIMEOUT", env.float, 30.0)
 POWEROFFICE_RATE_LIMIT = _env("POWEROFFICE_RATE_LIMIT", env.float, 10.0)
+# The client's retries (poweroffice/client/transport.py): attempts per call on transient errors,
+# 429s absorbed per call, backoff base and cap (seconds), token renewal before expiry (seconds).
+POWEROFFICE_MAX_ATTEMPTS = _env("POWEROFFICE_MAX_ATTEMPTS", env.int, 4)
+POWEROFFICE_MAX_429_RETRIES = _env("POWEROFFICE_MAX_429_RETRIES", env.int, 8)
+POWEROFFICE_BACKOFF_BASE = _env("POWEROFFICE_BACKOFF_BASE", env.float, 0.5)
+POWEROFFICE_BACKOFF_MAX = _env("POWEROFFICE_BACKOFF_MAX", env.float, 8.0)
+POWEROFFICE_TOKEN_RENEW_MARGIN = _env("POWEROFFICE_TOKEN_RENEW_MARGIN", env.float, 60.0)
 # Invoice export: when the sweeper takes over (seconds), how often it retries a transient error.
 POWEROFFICE_EXPORT_PENDING_GRACE = _env("POWEROFFICE_EXPORT_PENDING_GRACE", env.int, 60)
 POWEROFFICE_EXPORT_CLAIM_TIMEOUT = _env("POWEROFFICE_EXPORT_CLAIM_TIMEOUT", env.int, 600)
 POWEROFFICE_EXPORT_BATCH_STALE = _env("POWEROFFICE_EXPORT_BATCH_STALE", env.int, 300)
 POWEROFFICE_EXPORT_MAX_ATTEMPTS = _env("POWEROFFICE_EXPORT_MAX_ATTEMPTS", env.int, 5)
+# Payment check: rows per page of GET /OutgoingInvoices (PowerOffice's own default), and how many
+# seconds behind the run's start the watermark stays (poweroffice/payments/services.py says why).
+POWEROFFICE_PAYMENTS_PAGE_SIZE = _env("POWEROFFICE_PAYMENTS_PAGE_SIZE", env.int, 5000)
+POWEROFFICE_PAYMENTS_SAFETY_MARGIN = _env("POWEROFFICE_PAYMENTS_SAFETY_MARGIN", env.float, 600.0)
+# Payroll export: exports of at most this many salary lines run in the request, larger ones in a
+# Celery task.
+PAYROLL_EXPORT_INLINE_MAX_LINES = _env("PAYROLL_EXPORT_INLINE_MAX_LINES", env.int, 25)
 # The sandbox's address for the demo's hooks (/_sandbox/...), derived from the API URL.
 POWEROFFICE_SANDBOX_URL = _env(
     "POWEROFFICE_SANDBOX_URL", env.str, POWEROFFICE_API_URL.rsplit("/v2", 1)[0]

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from bitnet import views
 from bitnet.users.auth import LoginForm
+from poweroffice.salary import urls as salary_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,13 +16,17 @@ urlpatterns = [
         name="login",
     ),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
+    path("administrasjon/", include("bitnet.users.urls")),
     path("administrasjon/", include("bitnet.agencies.urls")),
     path("administrasjon/", include("accounting.chart.urls")),
     path("okonomi/", include("accounting.invoices.urls")),
-    path("lonn/", include("payroll.drivinglogs.urls")),
-    path("", include("poweroffice.salary.urls")),
-    path("", include("poweroffice.invoices.urls")),
+    path("okonomi/", include("accounting.customers.urls")),
+    path("lonn/kjoreboker/", include("payroll.drivinglogs.urls")),
+    path("lonn/", include("poweroffice.salary.urls")),
+    path("administrasjon/integrasjoner/", include(salary_urls.integrations)),
+    path("okonomi/", include("poweroffice.invoices.urls")),
+    path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
     path("", include("poweroffice.chart.urls")),
-    path("", include("poweroffice.payments.urls")),
+    path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,16 +1,9 @@
-"""
-WSGI config for bitnet project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
+"""WSGI entry point: the module-level ``application`` a WSGI server (gunicorn) serves."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'bitnet.settings')
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
 
 application = get_wsgi_application()

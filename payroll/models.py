@@ -1,6 +1,7 @@
 """Driving logs (kjørebøker), trips and the state mileage rates per year (as data, not code)."""
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -9,7 +10,13 @@ from django.db.models import F, Q
 
 from bitnet.models import Agency
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+class _Money(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: _Money = {"max_digits": 12, "decimal_places": 2}
 
 
 class MileageRate(models.Model):

@@ -1,51 +1,30 @@
-"""Reads for the payroll export (SPEC Part B): driving logs in range, and their reimbursements
-grouped per employee, pay item and year.
+"""Reimbursements: what a trip, a logbook and a kind of reimbursement amount to (SPEC Part B).
 
-Sums are computed by the database (one ``values().annotate(Sum(...))`` query per call), never row
-by row in Python: Python only multiplies each group's quantity by the year's rate, once, and
-rounds to øre once.
+The kinds (``KINDS``) say how each reimbursement is read from a trip and paid: distance kinds are
+a quantity (km, passenger-km) times the trip year's ``MileageRate``, expense kinds (toll, parking,
+ferry) are refunds of what the driver paid. Sums are computed by the database (one
+``values().annotate(Sum(...))`` query per call), never row by row in Python: Python only
+multiplies each sum by the year's rate, once, and rounds to øre once (``round_ore``).
+
+How these amounts become salary lines of a PowerOffice export is poweroffice/salary/selectors.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import (
-    Count,
-    DecimalField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    Max,
-    Min,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Sum,
-)
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db.models.expressions import Combinable
 from django.db.models.functions import ExtractYear
 
-from bitnet.models import Agency, Subgroup, User
-from payroll.models import (
-    DrivingLog,
-    DrivingLogStatus,
-    MileageRate,
-    PayrollExport,
-    PayrollExportLog,
-    ReimbursementKind,
-    Trip,
-    WageCodeMapping,
-)
+from accounting.money import round_ore
+from payroll.models import MileageRate, ReimbursementKind, Trip
 
-ORE = Decimal("0.01")
-ZERO = Decimal("0")
-
-# Only delivered logbooks are exported ("ansatte/sjåfører som har levert kjørebok").
-EXPORTABLE_STATUSES = (DrivingLogStatus.SUBMITTED, DrivingLogStatus.APPROVED)
+ZERO = Decimal("0.00")
+ZERO_KM = Decimal("0.0")
 
 _DECIMAL = DecimalField(max_digits=14, decimal_places=2)
 
@@ -62,13 +41,17 @@ class KindSpec:
 
     kind: str
     trip_filter: Q
-    quantity: object  # an expression over Trip
+    quantity: Combinable  # an expression over Trip
     rate_field: str | None  # MileageRate field; None for expense kinds
     comment_label: str
 
     @property
     def is_distance(self) -> bool:
         return self.rate_field is not None
+
+    def rate(self, rates: MileageRate) -> Decimal:
+        """The year's rate of a distance kind, from its ``rate_field`` of MileageRate."""
+        return Decimal(getattr(rates, str(self.rate_field)))
 
 
 KINDS: dict[str, KindSpec] = {
@@ -112,129 +95,70 @@ DISTANCE_KINDS = [k for k, spec in KINDS.items() if spec.is_distance]
 EXPENSE_KINDS = [k for k, spec in KINDS.items() if not spec.is_distance]
 
 
-def round_ore(value: Decimal) -> Decimal:
-    return value.quantize(ORE, rounding=ROUND_HALF_UP)
+def kinds_filter(kinds: Sequence[str]) -> Q:
+    """Trips that have any of ``kinds``."""
+    q = KINDS[kinds[0]].trip_filter
+    for kind in kinds[1:]:
+        q |= KINDS[kind].trip_filter
+    return q
 
 
-# --- logbooks -----------------------------------------------------------------------------------
+def mileage_rates(*, years: Iterable[int] | None = None) -> dict[int, MileageRate]:
+    """The state's rates per year (all years, or only ``years``)."""
+    rates = MileageRate.objects.all()
+    if years is not None:
+        rates = rates.filter(year__in=set(years))
+    return {rate.year: rate for rate in rates}
 
 
-def _active_claim() -> Exists:
-    return Exists(PayrollExportLog.objects.filter(log=OuterRef("pk"), active=True))
-
-
-def drivinglogs_in_range(
-    *, subgroup: Subgroup, date_from: dt.date, date_to: dt.date
-) -> QuerySet[DrivingLog]:
-    """The subgroup's logbooks whose period overlaps the range (any status, claimed or not)."""
-    return (
-        DrivingLog.objects.filter(
-            agency_id=subgroup.agency_id,
-            driver__office__subgroup=subgroup,
-            period_start__lte=date_to,
-            period_end__gte=date_from,
-        )
-        .select_related("driver")
-        .annotate(is_claimed=_active_claim())
-        .order_by("driver__first_name", "driver__last_name", "period_start", "id")
-    )
-
-
-def drivinglogs_exportable(
-    *, subgroup: Subgroup, date_from: dt.date, date_to: dt.date
-) -> QuerySet[DrivingLog]:
-    """Delivered logbooks in range that no export has taken (a logbook is exported once)."""
-    return drivinglogs_in_range(subgroup=subgroup, date_from=date_from, date_to=date_to).filter(
-        status__in=EXPORTABLE_STATUSES, is_claimed=False
-    )
-
-
-def drivinglogs_with_trips(logs: QuerySet[DrivingLog]) -> list[DrivingLog]:
-    """The logbooks with their trips (one query for all trips)."""
-    trips = Trip.objects.only(
-        "id",
-        "log_id",
-        "date",
-        "from_place",
-        "to_place",
-        "km",
-        "passengers",
-        "toll",
-        "parking",
-        "ferry",
-        "trailer",
-        "forest_road",
-    ).order_by("date", "id")
-    return list(logs.prefetch_related(Prefetch("trips", queryset=trips)))
-
-
-def mileage_rates() -> dict[int, MileageRate]:
-    return {rate.year: rate for rate in MileageRate.objects.all()}
-
-
-def wage_code_mappings(*, subgroup: Subgroup) -> dict[str, WageCodeMapping]:
-    return {m.kind: m for m in WageCodeMapping.objects.filter(subgroup=subgroup)}
-
-
-# --- grouping -------------------------------------------------------------------------------------
+# --- one trip -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class LineGroup:
-    """Kinds paid on one salary line: one distance kind, or the expense kinds sharing a code."""
+class TripAmounts:
+    """A trip's reimbursements; each distance amount is rounded to øre once, from exact."""
 
-    code: str
-    kinds: tuple[str, ...]
-    suffix: str = ""  # only when a code is (mis)configured for several distance kinds
-
-    @property
-    def is_distance(self) -> bool:
-        return KINDS[self.kinds[0]].is_distance
-
-    @property
-    def trip_filter(self) -> Q:
-        q = KINDS[self.kinds[0]].trip_filter
-        for kind in self.kinds[1:]:
-            q |= KINDS[kind].trip_filter
-        return q
+    trip: Trip
+    rate: MileageRate | None
+    mileage: Decimal | None
+    passenger: Decimal | None
+    supplements: Decimal | None  # tilhenger/utstyr + skogs-/anleggsvei
+    expenses: Decimal  # bompenger + parkering + ferje (refunds, already in øre)
+    total: Decimal | None
 
 
-def line_groups(mappings: dict[str, WageCodeMapping]) -> list[LineGroup]:
-    """Salary lines are per employee and pay item: kinds mapped to the same code share a line.
-
-    Distance kinds each have their own rate, so each gets its own line; Lønnskoder does not let
-    two of them share a code, and should it happen anyway, the kind is added to the reference.
-    """
-    groups: list[LineGroup] = []
-    expense_by_code: dict[str, list[str]] = {}
-    distance_codes: dict[str, int] = {}
-    for kind in KIND_ORDER:
-        mapping = mappings.get(kind)
-        if mapping is None:
-            continue
-        if KINDS[kind].is_distance:
-            distance_codes[mapping.pay_item_code] = distance_codes.get(mapping.pay_item_code, 0) + 1
-        else:
-            expense_by_code.setdefault(mapping.pay_item_code, []).append(kind)
-    for kind in KIND_ORDER:
-        mapping = mappings.get(kind)
-        if mapping is None:
-            continue
-        code = mapping.pay_item_code
-        shared = distance_codes.get(code, 0) + (1 if code in expense_by_code else 0) > 1
-        if KINDS[kind].is_distance:
-            groups.append(LineGroup(code, (kind,), kind if shared else ""))
-        elif expense_by_code.get(code, [None])[0] == kind:
-            groups.append(LineGroup(code, tuple(expense_by_code[code]), "utlegg" if shared else ""))
-    return groups
+def trip_amounts(*, trip: Trip, rate: MileageRate | None) -> TripAmounts:
+    """What one trip amounts to at its year's rate (``rate`` None: the year has no rate)."""
+    expenses = trip.toll + trip.parking + trip.ferry
+    if rate is None:
+        return TripAmounts(trip, None, None, None, None, expenses, None)
+    mileage = round_ore(trip.km * rate.rate_per_km)
+    passenger = round_ore(trip.passengers * trip.km * rate.passenger_rate_per_km)
+    per_km = Decimal("0")
+    if trip.trailer:
+        per_km += rate.trailer_rate_per_km
+    if trip.forest_road:
+        per_km += rate.forest_road_rate_per_km
+    supplements = round_ore(trip.km * per_km)
+    return TripAmounts(
+        trip=trip,
+        rate=rate,
+        mileage=mileage,
+        passenger=passenger,
+        supplements=supplements,
+        expenses=expenses,
+        total=mileage + passenger + supplements + expenses,
+    )
 
 
-def _group_annotations(prefix: str, kinds: Iterable[str], trip_filter: Q) -> dict:
-    kinds = list(kinds)
-    quantity = None
-    for kind in kinds:
-        expr = KINDS[kind].quantity
-        quantity = expr if quantity is None else quantity + expr
+# --- sums per kind and year ---------------------------------------------------------------------
+
+
+def _sum_annotations(prefix: str, kinds: Sequence[str]) -> dict[str, Any]:
+    trip_filter = kinds_filter(kinds)
+    quantity: Combinable = KINDS[kinds[0]].quantity
+    for kind in kinds[1:]:
+        quantity = quantity + KINDS[kind].quantity
     return {
         f"{prefix}_q": Sum(quantity, filter=trip_filter, output_field=_DECIMAL),
         f"{prefix}_n": Count("id", filter=trip_filter),
@@ -243,15 +167,21 @@ def _group_annotations(prefix: str, kinds: Iterable[str], trip_filter: Q) -> dic
     }
 
 
-def trip_sums(*, log_ids: Iterable[int], groups: list[LineGroup], by: str = "log__driver_id"):
-    """One row per ``by`` and trip year with, per line group ``g<i>`` and per kind ``k_<kind>``,
-    the summed quantity, the number of trips and the first and last date. One query."""
-    annotations: dict = {}
-    for index, group in enumerate(groups):
-        # Expense kinds sharing a code: only the amounts of those kinds, on trips with any of them.
-        annotations.update(_group_annotations(f"g{index}", group.kinds, group.trip_filter))
+def trip_sums(
+    *, log_ids: Iterable[int], groups: Sequence[Sequence[str]] = (), by: str = "log__driver_id"
+) -> list[dict[str, Any]]:
+    """One row per ``by`` and trip year with, per group of kinds ``g<i>`` and per kind
+    ``k_<kind>``, the summed quantity (``_q``), the number of trips (``_n``) and the first and
+    last date (``_first``, ``_last``); and ``n_trips``, ``sum_km`` over all trips. One query.
+
+    A group of several (expense) kinds sums only the amounts of those kinds, on trips with any
+    of them.
+    """
+    annotations: dict[str, Any] = {}
+    for index, kinds in enumerate(groups):
+        annotations.update(_sum_annotations(f"g{index}", kinds))
     for kind in KIND_ORDER:
-        annotations.update(_group_annotations(f"k_{kind}", [kind], KINDS[kind].trip_filter))
+        annotations.update(_sum_annotations(f"k_{kind}", [kind]))
     return list(
         Trip.objects.filter(log_id__in=list(log_ids))
         .annotate(year=ExtractYear("date"))
@@ -261,133 +191,12 @@ def trip_sums(*, log_ids: Iterable[int], groups: list[LineGroup], by: str = "log
     )
 
 
-@dataclass
-class LineDraft:
-    """A salary line as computed, before it is stored or sent."""
-
-    employee: User
-    employee_number: int | None
-    code: str
-    kinds: tuple[str, ...]
-    year: int
-    quantity: Decimal
-    rate: Decimal
-    amount: Decimal
-    trips: int
-    first: dt.date
-    last: dt.date
-    suffix: str = ""
-    pay_item_id: str = ""
-    pay_item_name: str = ""
-    processing_type: str = ""
-
-    @property
-    def kind_labels(self) -> str:
-        return ", ".join(KIND_LABELS[k] for k in self.kinds)
-
-    @property
-    def comment(self) -> str:
-        labels = [KINDS[k].comment_label for k in self.kinds]
-        label = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " og " + labels[-1]
-        label = label[0] + label[1:].lower()
-        if self.first == self.last:
-            period = f"{self.first:%d.%m.%Y}"
-        else:
-            period = f"{self.first:%d.%m}–{self.last:%d.%m.%Y}"
-        trips = "1 tur" if self.trips == 1 else f"{self.trips} turer"
-        return f"{label} {period}, {trips}"
-
-
-@dataclass
-class Computation:
-    lines: list[LineDraft] = field(default_factory=list)
-    # kind -> number of trips that need a pay item that is not configured (validation 4)
-    unmapped: dict[str, int] = field(default_factory=dict)
-    # years with trips but no MileageRate
-    missing_rate_years: set[int] = field(default_factory=set)
-
-    @property
-    def amount_total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
-
-
-def salary_lines_compute(
-    *,
-    log_ids: Iterable[int],
-    mappings: dict[str, WageCodeMapping],
-    rates: dict[int, MileageRate] | None = None,
-) -> Computation:
-    """Group the trips of the logbooks per employee, pay item and year (SPEC Part B, 5).
-
-    Distance: quantity = km (passenger-km for the passenger supplement), rate = the trip year's
-    rate, amount = quantity × rate rounded to øre once. Expenses: quantity 1, rate = amount.
-    """
-    log_ids = list(log_ids)
-    rates = mileage_rates() if rates is None else rates
-    groups = line_groups(mappings)
-    rows = trip_sums(log_ids=log_ids, groups=groups)
-    drivers = {
-        u.pk: u
-        for u in User.objects.filter(pk__in={row["log__driver_id"] for row in rows}).only(
-            "id", "first_name", "last_name", "username", "employee_number"
-        )
-    }
-    result = Computation()
-    for row in rows:
-        year = row["year"]
-        for kind in KIND_ORDER:
-            if row[f"k_{kind}_n"] and kind not in mappings:
-                result.unmapped[kind] = result.unmapped.get(kind, 0) + row[f"k_{kind}_n"]
-        for index, group in enumerate(groups):
-            count = row[f"g{index}_n"]
-            quantity = row[f"g{index}_q"] or ZERO
-            if not count or quantity <= 0:
-                continue
-            if group.is_distance:
-                rate_row = rates.get(year)
-                if rate_row is None:
-                    result.missing_rate_years.add(year)
-                    continue
-                rate = getattr(rate_row, KINDS[group.kinds[0]].rate_field)
-                amount = round_ore(quantity * rate)
-            else:
-                amount = round_ore(quantity)
-                quantity, rate = Decimal("1"), amount
-            driver = drivers[row["log__driver_id"]]
-            mapping = mappings[group.kinds[0]]
-            result.lines.append(
-                LineDraft(
-                    employee=driver,
-                    employee_number=driver.employee_number,
-                    code=group.code,
-                    kinds=group.kinds,
-                    year=year,
-                    quantity=quantity,
-                    rate=rate,
-                    amount=amount,
-                    trips=count,
-                    first=row[f"g{index}_first"],
-                    last=row[f"g{index}_last"],
-                    suffix=group.suffix,
-                    pay_item_id=mapping.pay_item_id,
-                    pay_item_name=mapping.pay_item_name,
-                    processing_type=mapping.pay_item_processing_type,
-                )
-            )
-    result.lines.sort(
-        key=lambda line: (
-            str(line.employee).lower(),
-            line.employee_number or 0,
-            line.year,
-            KIND_ORDER.index(line.kinds[0]),
-        )
-    )
-    return result
+# --- one logbook --------------------------------------------------------------------------------
 
 
 @dataclass
 class LogSummary:
-    """What a logbook amounts to, for the wizard's list: trips, km and reimbursement."""
+    """What a logbook amounts to, for the export wizard's list: trips, km and reimbursement."""
 
     trips: int = 0
     km: Decimal = ZERO
@@ -403,7 +212,7 @@ def drivinglog_summaries(
     (rounded per kind and year, as the salary lines are). One query."""
     rates = mileage_rates() if rates is None else rates
     summaries: dict[int, LogSummary] = {}
-    for row in trip_sums(log_ids=log_ids, groups=[], by="log_id"):
+    for row in trip_sums(log_ids=log_ids, by="log_id"):
         summary = summaries.setdefault(row["log_id"], LogSummary())
         summary.trips += row["n_trips"]
         summary.km += row["sum_km"] or ZERO
@@ -411,23 +220,9 @@ def drivinglog_summaries(
         rate_row = rates.get(row["year"])
         for kind, spec in KINDS.items():
             quantity = row[f"k_{kind}_q"] or ZERO
-            if spec.is_distance:
-                if rate_row is not None:
-                    summary.amount += round_ore(quantity * getattr(rate_row, spec.rate_field))
-            else:
+            if not spec.is_distance:
                 summary.expenses += quantity
                 summary.amount += round_ore(quantity)
+            elif rate_row is not None:
+                summary.amount += round_ore(quantity * spec.rate(rate_row))
     return summaries
-
-
-# --- exports --------------------------------------------------------------------------------------
-
-
-def payroll_exports_for_agency(*, agency: Agency | int) -> QuerySet[PayrollExport]:
-    agency_id = agency if isinstance(agency, int) else agency.pk
-    return (
-        PayrollExport.objects.filter(agency_id=agency_id)
-        .select_related("subgroup", "created_by")
-        .annotate(log_count=Count("log_claims"))
-        .order_by("-created_at", "-id")
-    )

@@ -8,27 +8,29 @@ change when PowerOffice has not changed) and offices keep an "Ekstern avdeling" 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests
 from django.conf import settings
 
 from accounting.models import Account
 from bitnet.models import Agency, Office
+from poweroffice.chart.services import prerequisites_check
 from poweroffice.crypto import SecretUnreadable
-from poweroffice.models import Connection, Department
 from poweroffice.datadeling.connection import (
     client_key_verify,
     connection_client_key,
     connection_for_subgroup,
     connection_store_client_key,
 )
-from poweroffice.datadeling.services import connection_settings_update
 from poweroffice.datadeling.departments import departments_sync
-from poweroffice.chart.services import prerequisites_check
+from poweroffice.datadeling.services import connection_settings_update
+from poweroffice.models import Connection, Department
 
 logger = logging.getLogger(__name__)
 
-OPTIONS = {
+# Every option of Datadeling, on: the keyword arguments of connection_settings_update.
+OPTIONS: dict[str, Any] = {
     "enabled": True,
     "include_employee_number": True,
     "auto_export": True,
@@ -118,6 +120,12 @@ def _assign_departments(*, connection: Connection) -> int:
     return assigned
 
 
+def _prerequisites_text(ok: bool | None) -> str:
+    if ok is None:
+        return "forutsetninger ikke sjekket"
+    return "forutsetninger ok" if ok else "forutsetninger ikke oppfylt"
+
+
 def demo_connect(*, agency: Agency) -> str:
     """Connect every subgroup of the demo agency to a sandbox client, with all four options."""
     lines = []
@@ -139,9 +147,7 @@ def demo_connect(*, agency: Agency) -> str:
         # Fill Datadeling's checklist, so the demo shows what the prerequisites look like.
         prerequisites_check(connection=connection)
         connection.refresh_from_db()
-        checked = {True: "forutsetninger ok", False: "forutsetninger ikke oppfylt"}.get(
-            connection.prerequisites_ok, "forutsetninger ikke sjekket"
-        )
+        checked = _prerequisites_text(connection.prerequisites_ok)
         lines.append(
             f"  {subgroup.name}: {state}, {synced.fetched} avdelinger"
             + (f", {assigned} byråer fikk ekstern avdeling" if assigned else "")

@@ -13,6 +13,8 @@ from bitnet.models import Role
 from tests.factories import AgencyFactory, OfficeFactory, SubgroupFactory, UserFactory
 
 pytest_plugins = [
+    "tests.fixtures.accounting",
+    "tests.fixtures.admin",
     "tests.fixtures.sandbox",
     "tests.fixtures.browser",
     "tests.fixtures.export",

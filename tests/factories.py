@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
+from accounting import standard_chart
 from accounting.models import Account, Article, Customer, CustomerKind, VatCode
 from bitnet.models import Agency, Office, Role, Subgroup, User
 from payroll.models import DrivingLog, Trip
@@ -61,8 +62,8 @@ class VatCodeFactory(DjangoModelFactory):
 
     agency = factory.SubFactory(AgencyFactory)
     code = "3"
-    rate = Decimal("25.00")
-    name = "Utgående mva, alminnelig sats"
+    rate = standard_chart.vat_code("3").rate
+    name = standard_chart.vat_code("3").name
 
 
 class AccountFactory(DjangoModelFactory):
@@ -72,7 +73,7 @@ class AccountFactory(DjangoModelFactory):
 
     agency = factory.SubFactory(AgencyFactory)
     number = 3000
-    name = "Salgsinntekt, avgiftspliktig"
+    name = standard_chart.account(3000).name
     vat_code = factory.SubFactory(VatCodeFactory, agency=factory.SelfAttribute("..agency"))
 
 

@@ -1,7 +1,7 @@
 """Forms of Administrasjon > Kontoplan, Varer and MVA-koder.
 
 Norwegian messages beside each field; choices (accounts, VAT codes) only from the user's
-agency. The writes are done by accounting/services_admin.py.
+agency. The writes are done by accounting/chart/services.py.
 """
 
 from decimal import Decimal
@@ -10,8 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from accounting.models import Account, Article, VatCode
 from accounting.chart.services import account_number_taken_message, vat_code_taken_message
+from accounting.models import Account, Article, VatCode
 from bitnet.fields import NorwegianDecimalField
 from bitnet.models import Agency
 

@@ -6,13 +6,16 @@ form shows the message beside the field.
 """
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounting.models import Account, Article, VatCode
 from bitnet.models import Agency
+
+_Unique = TypeVar("_Unique", Account, VatCode)  # a row with a number/code unique in the agency
+_Row = TypeVar("_Row", Account, Article, VatCode)
 
 
 def account_number_taken_message(number: int) -> str:
@@ -28,7 +31,13 @@ def _check_agency(*, agency: Agency, field: str, row: Account | VatCode | None) 
         raise ValidationError({field: "Velg en verdi fra din etat."})
 
 
-def _save(row, *, unique_field: str, message: str, update_fields: list[str] | None = None) -> None:
+def _save(
+    row: Account | Article | VatCode,
+    *,
+    unique_field: str,
+    message: str,
+    update_fields: list[str] | None = None,
+) -> None:
     """Save in a savepoint; a unique clash from a parallel request becomes a field error."""
     try:
         with transaction.atomic():
@@ -38,13 +47,13 @@ def _save(row, *, unique_field: str, message: str, update_fields: list[str] | No
 
 
 def _create_unique(
-    model: type[Account] | type[VatCode],
+    model: type[_Unique],
     *,
     agency: Agency,
     unique_field: str,
     message: str,
     values: dict[str, Any],
-) -> Account | VatCode:
+) -> _Unique:
     """Create a row whose ``unique_field`` must not be taken in the agency."""
     with transaction.atomic():
         if model.objects.filter(agency=agency, **{unique_field: values[unique_field]}).exists():
@@ -55,13 +64,13 @@ def _create_unique(
 
 
 def _update_locked(
-    model: type[Account] | type[Article] | type[VatCode],
-    row: Account | Article | VatCode,
+    model: type[_Row],
+    row: _Row,
     *,
     values: dict[str, Any],
     unique_field: str | None = None,
     message: str = "",
-) -> Account | Article | VatCode:
+) -> _Row:
     """Lock ``row``, check ``unique_field`` (if any) against the agency's other rows under the
     lock, and save ``values``."""
     agency = row.agency

@@ -1,6 +1,6 @@
 """Administrasjon > Kontoplan, Varer and MVA-koder (administrators only).
 
-Views stay thin: forms validate, accounting/services_admin.py writes, bitnet/crud.py holds the
+Views stay thin: forms validate, accounting/chart/services.py writes, bitnet/crud.py holds the
 list and form skeleton. Every row is read through for_agency/get_for_agency, so another
 agency's id is a 404.
 """
@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounting.chart.forms import AccountForm, ArticleForm, VatCodeForm
-from accounting.models import Account, Article, VatCode
 from accounting.chart.services import (
     account_create,
     account_update,
@@ -19,6 +18,7 @@ from accounting.chart.services import (
     vat_code_create,
     vat_code_update,
 )
+from accounting.models import Account, Article, VatCode
 from bitnet.access import admin_required, for_agency, get_for_agency
 from bitnet.crud import Entity, edit_page, page_of, search_list
 

@@ -1,0 +1,2 @@
+"""Økonomi > Fakturaer: invoices and credit notes (list, detail, new, credit), their lines and
+totals per VAT code."""

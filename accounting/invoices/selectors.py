@@ -1,4 +1,5 @@
-"""Reads for the finance pages: invoice and customer lists, an invoice with its lines and VAT.
+"""Reads for Økonomi > Fakturaer: the invoice list, an invoice with its lines and VAT, and the
+choices of the new-invoice form.
 
 Every selector takes a queryset the caller has already scoped to the user's agency
 (bitnet.access.for_agency), so a selector can never widen what a user may see.
@@ -7,6 +8,7 @@ Every selector takes a queryset the caller has already scoped to the user's agen
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -64,7 +66,7 @@ def invoice_list(
     return qs.order_by("-invoice_date", "-number", "-id")
 
 
-def invoice_list_totals(*, invoices: QuerySet[Invoice]) -> dict:
+def invoice_list_totals(*, invoices: QuerySet[Invoice]) -> dict[str, Any]:
     """Count and sums of a (filtered) invoice list, in one query."""
     return invoices.order_by().aggregate(
         count=Count("id"),
@@ -81,28 +83,12 @@ class InvoiceDetail:
     lines: list[InvoiceLine]
     vat_totals: list[VatTotal]
     credit_notes: list[Invoice]
-    attempts: list
-
-
-def invoice_detail(*, invoices: QuerySet[Invoice], invoice_id: int) -> Invoice:
-    """One invoice with the rows its header shows; raises Invoice.DoesNotExist."""
-    return invoices.select_related(
-        "customer", "office", "subgroup", "created_by", "credited_invoice"
-    ).get(pk=invoice_id)
-
-
-def quantity_shown(quantity: Decimal) -> Decimal:
-    """A quantity without trailing zeros (2.500 -> 2.5, 150.000 -> 150), for display."""
-    if quantity == quantity.to_integral_value():
-        return quantity.quantize(Decimal(1))
-    return quantity.normalize()
+    attempts: list[Any]  # poweroffice.ExportAttempt rows
 
 
 def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
     """Lines, totals per VAT code, credit notes and export attempts of one invoice."""
     lines = list(invoice.lines.select_related("article", "vat_code").order_by("position"))
-    for line in lines:
-        line.quantity_shown = quantity_shown(line.quantity)
     vat_totals = totals_per_vat_code(
         (
             line.vat_code.code,
@@ -114,10 +100,9 @@ def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
     credit_notes = list(invoice.credit_notes.order_by("number"))
     # The integration's audit trail (poweroffice.ExportAttempt), reached by its reverse name
     # so the domain does not import the integration.
-    attempts_manager = getattr(invoice, "export_attempts_log", None)
-    attempts = list(attempts_manager.select_related("user")) if attempts_manager else []
+    attempts: list[Any] = list(invoice.export_attempts_log.select_related("user"))
     for attempt in attempts:
-        ms = getattr(attempt, "duration_ms", None)
+        ms = attempt.duration_ms
         attempt.duration_seconds = None if ms is None else Decimal(ms) / 1000
     return InvoiceDetail(
         invoice=invoice,
@@ -128,47 +113,9 @@ def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
     )
 
 
-def customer_list(
-    *,
-    customers: QuerySet[Customer],
-    search: str = "",
-    subgroup_id: int | None = None,
-    kind: str = "",
-) -> QuerySet[Customer]:
-    """Customers matching a free-text search (name, number, org.nr., city, e-mail)."""
-    qs = customers.select_related("subgroup")
-    search = search.strip()
-    if search:
-        condition = (
-            Q(name__icontains=search)
-            | Q(city__icontains=search)
-            | Q(email__icontains=search)
-            | Q(deceased_name__icontains=search)
-        )
-        digits = search.replace(" ", "")
-        if digits.isdigit():
-            condition |= Q(org_number__startswith=digits)
-            if len(digits) <= 10:
-                condition |= Q(number=int(digits))
-        qs = qs.filter(condition)
-    if subgroup_id:
-        qs = qs.filter(subgroup_id=subgroup_id)
-    if kind:
-        qs = qs.filter(kind=kind)
-    return qs.order_by("subgroup__name", "number")
-
-
-def customer_invoice_stats(*, customer: Customer) -> dict:
-    return customer.invoices.aggregate(
-        count=Count("id"),
-        gross=Coalesce(Sum("gross_total"), ZERO),
-        balance=Coalesce(Sum("balance"), ZERO),
-    )
-
-
 def invoice_form_choices(
     *, offices: QuerySet[Office], customers: QuerySet[Customer], articles: QuerySet[Article]
-) -> dict:
+) -> dict[str, dict[str, Any]]:
     """What the new-invoice form's script needs: offices' subgroups and payment terms,
     customers per subgroup and the articles' defaults (price, unit, VAT)."""
     return {

@@ -1,5 +1,5 @@
-"""Økonomi: /okonomi/fakturaer/ and /okonomi/kunder/ (the PDF and "Ikke eksporterte" pages
-live in the poweroffice app)."""
+"""Økonomi > Fakturaer (included under "okonomi/"; the PDF and "Ikke eksporterte" pages live in
+the poweroffice app)."""
 
 from django.urls import path
 
@@ -12,7 +12,4 @@ urlpatterns = [
     path("fakturaer/ny/", views.invoice_new, name="invoice_new"),
     path("fakturaer/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("fakturaer/<int:pk>/krediter/", views.invoice_credit, name="invoice_credit"),
-    path("kunder/", views.customer_list, name="customer_list"),
-    path("kunder/ny/", views.customer_new, name="customer_new"),
-    path("kunder/<int:pk>/", views.customer_edit, name="customer_edit"),
 ]

@@ -1,4 +1,4 @@
-"""Økonomi: invoices (list, detail, new, credit note) and customers (list, new, edit).
+"""Økonomi > Fakturaer: list, detail, new invoice and credit note.
 
 Views stay thin: forms validate, selectors read, services write. Every row comes through
 bitnet.access (for_agency / get_for_agency), so another agency's id is a 404.
@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db import IntegrityError
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,46 +20,25 @@ from django.utils.http import urlencode
 from accounting.invoices import selectors
 from accounting.invoices.forms import (
     CreditNoteForm,
-    CustomerFilterForm,
-    CustomerForm,
     InvoiceFilterForm,
     InvoiceForm,
     InvoiceLineFormSet,
 )
+from accounting.invoices.services import LineInput, credit_note_create, invoice_create
 from accounting.models import Article, Customer, Invoice
-from accounting.money import line_amounts, totals_per_vat_code
-from accounting.invoices.services import (
-    LineInput,
-    credit_note_create,
-    customer_create,
-    customer_update,
-    invoice_create,
-)
+from accounting.money import line_amounts, quantity_shown, totals_per_vat_code
 from bitnet.access import finance_required, for_agency, get_for_agency
+from bitnet.agencies.services import NumberSeriesExhausted
+from bitnet.crud import add_errors
 from bitnet.models import Office, Subgroup
-from bitnet.services import NumberSeriesExhausted
 
 PAGE_SIZE = 25
-NEW_INVOICE_PATH = "/okonomi/fakturaer/ny/"
 
 
-def _add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError beside the field it names, else above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def _paginate(request: HttpRequest, queryset, count: int | None = None):
+def _paginate(request: HttpRequest, queryset: QuerySet[Invoice], count: int) -> Page:
     paginator = Paginator(queryset, PAGE_SIZE)
-    if count is not None:
-        paginator.count = count  # already counted with the sums; saves a query
+    paginator.count = count  # already counted with the sums; saves a query
     return paginator.get_page(request.GET.get("page"))
-
-
-# Invoices
 
 
 @finance_required
@@ -159,7 +138,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
                     note=data["note"],
                 )
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_errors(form, error)
             except NumberSeriesExhausted as error:
                 form.add_error(None, str(error))
             else:
@@ -185,9 +164,9 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
             "formset": formset,
             "choices": choices,
             "has_articles": bool(choices["articles"]),
-            "new_customer_url": reverse("accounting:customer_new")
+            "new_customer_url": reverse("customers:customer_new")
             + "?"
-            + urlencode({"next": NEW_INVOICE_PATH}),
+            + urlencode({"next": reverse("accounting:invoice_new")}),
         },
     )
 
@@ -211,7 +190,7 @@ def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_errors(form, error)
             existing = invoice.credit_notes.order_by("number").first()
         except NumberSeriesExhausted as error:
             form.add_error(None, str(error))
@@ -226,7 +205,7 @@ def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
         amounts = line_amounts(
             quantity=-line.quantity, unit_price=line.unit_price, vat_rate=line.vat_rate
         )
-        preview.append((line, selectors.quantity_shown(-line.quantity), amounts))
+        preview.append((line, quantity_shown(-line.quantity), amounts))
     vat_totals = totals_per_vat_code(
         (line.vat_code.code, line.vat_rate, amounts) for line, _, amounts in preview
     )
@@ -246,88 +225,4 @@ def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
             "vat_totals": vat_totals,
             "totals": totals,
         },
-    )
-
-
-# Customers
-
-
-@finance_required
-def customer_list(request: HttpRequest) -> HttpResponse:
-    form = CustomerFilterForm(
-        request.GET or None, subgroups=for_agency(Subgroup.objects.all(), request)
-    )
-    if form.is_bound:
-        form.is_valid()
-    customers = selectors.customer_list(
-        customers=for_agency(Customer.objects.all(), request), **form.filters()
-    )
-    page = _paginate(request, customers)
-    return render(request, "accounting/customer_list.html", {"form": form, "page_obj": page})
-
-
-def _safe_next(request: HttpRequest) -> str:
-    """Only the new-invoice page may be returned to, so ``next`` cannot redirect elsewhere."""
-    value = request.POST.get("next") or request.GET.get("next") or ""
-    return value if value == NEW_INVOICE_PATH else ""
-
-
-@finance_required
-def customer_new(request: HttpRequest) -> HttpResponse:
-    subgroups = for_agency(Subgroup.objects.all(), request)
-    next_url = _safe_next(request)
-    form = CustomerForm(request.POST or None, subgroups=subgroups)
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = customer_create(
-                subgroup=form.cleaned_data["subgroup"],
-                number=form.cleaned_data["number"],
-                **form.customer_fields,
-            )
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        except IntegrityError:
-            form.add_error(
-                "number",
-                f"Kundenummer {form.cleaned_data['number']} er allerede i bruk.",
-            )
-        except NumberSeriesExhausted as error:
-            form.add_error("number", str(error))
-        else:
-            messages.success(request, f"Kunde {customer.number} {customer.name} er opprettet.")
-            if next_url:
-                return redirect(f"{next_url}?{urlencode({'customer': customer.pk})}")
-            return redirect("accounting:customer_edit", pk=customer.pk)
-    return render(
-        request,
-        "accounting/customer_form.html",
-        {"form": form, "customer": None, "next": next_url},
-    )
-
-
-@finance_required
-def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = get_for_agency(Customer.objects.select_related("subgroup"), request, pk=pk)
-    subgroups = for_agency(Subgroup.objects.all(), request)
-    form = CustomerForm(request.POST or None, subgroups=subgroups, instance=customer)
-    if request.method == "POST" and form.is_valid():
-        # Subgroup and number stay as they are (disabled fields): invoices and KIDs use them.
-        try:
-            saved = customer_update(customer=customer, **form.customer_fields)
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        else:
-            messages.success(request, f"Kunde {saved.number} {saved.name} er lagret.")
-            return redirect("accounting:customer_edit", pk=saved.pk)
-    stats = selectors.customer_invoice_stats(customer=customer)
-    recent = (
-        for_agency(Invoice.objects.all(), request)
-        .filter(customer=customer)
-        .select_related("office")
-        .order_by("-invoice_date", "-number")[:10]
-    )
-    return render(
-        request,
-        "accounting/customer_form.html",
-        {"form": form, "customer": customer, "stats": stats, "recent": recent, "next": ""},
     )

@@ -1,131 +1,23 @@
-"""Administrasjon > Brukere and Administrasjon > Byrå (administrators only).
+"""Administrasjon > Byrå: offices and the subgroups' number series (administrators only).
 
-Views stay thin: forms validate, bitnet/services_users.py writes, bitnet/crud.py holds the list
-and form skeleton. Every row is read through for_agency/get_for_agency, so another agency's id
-is a 404.
+Views stay thin: forms validate, bitnet/agencies/services.py writes, bitnet/crud.py holds the
+list and form skeleton. Every row is read through for_agency/get_for_agency, so another agency's
+id is a 404.
 """
 
 import copy
+from typing import Any
 
-from django.contrib.auth import update_session_auth_hash
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Max, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from bitnet import hooks
 from bitnet.access import admin_required, for_agency, get_for_agency
-from bitnet.crud import Entity, edit_page, form_page, page_of, pick, search_list
-from bitnet.agencies.forms import (
-    DEPARTMENTS_MISSING_HELP,
-    OfficeForm,
-    SubgroupSeriesForm,
-    UserCreateForm,
-    UserUpdateForm,
-)
-from bitnet.models import Office, Role, Subgroup, User
-from bitnet.users.services import (
-    office_create,
-    office_update,
-    subgroup_update_number_series,
-    user_create,
-    user_update,
-)
-
-PAGE_SIZE = 25
-
-
-# Brukere
-
-USER_FIELDS = (
-    "role",
-    "first_name",
-    "last_name",
-    "email",
-    "office",
-    "employee_number",
-    "is_active",
-)
-
-
-def _user_search(q: str) -> Q:
-    return (
-        Q(username__icontains=q)
-        | Q(first_name__icontains=q)
-        | Q(last_name__icontains=q)
-        | Q(email__icontains=q)
-    )
-
-
-@admin_required
-def user_list(request: HttpRequest) -> HttpResponse:
-    users = for_agency(User.objects.all(), request).select_related("office", "office__subgroup")
-    role = request.GET.get("rolle") or ""
-    if role in Role.values:
-        users = users.filter(role=role)
-    return search_list(
-        request,
-        users,
-        search=_user_search,
-        order_by=("first_name", "last_name", "username"),
-        template="bitnet/user_list.html",
-        size=PAGE_SIZE,
-        counts={"with_number": Count("id", filter=Q(employee_number__isnull=False))},
-        context={"role": role, "roles": Role.choices},
-        filtered=bool(role),
-    )
-
-
-@admin_required
-def user_create_view(request: HttpRequest) -> HttpResponse:
-    agency = request.user.agency
-
-    def save(data):
-        return user_create(
-            agency=agency,
-            username=data["username"],
-            password=data["password"],
-            **pick(data, USER_FIELDS),
-        )
-
-    return form_page(
-        request,
-        UserCreateForm(request.POST or None, agency=agency),
-        save=save,
-        message=lambda user: f"Brukeren {user.username} er opprettet.",
-        list_url="bitnet_admin:user_list",
-        template="bitnet/user_form.html",
-        context={"is_new": True},
-    )
-
-
-@admin_required
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    target = get_for_agency(User.objects.select_related("office"), request, pk=pk)
-
-    def save(data):
-        updated = user_update(user=target, password=data.get("password"), **pick(data, USER_FIELDS))
-        if data.get("password") and updated.pk == request.user.pk:
-            update_session_auth_hash(request, updated)
-        return updated
-
-    form = UserUpdateForm(
-        request.POST or None,
-        instance=copy.copy(target),
-        agency=request.user.agency,
-        acting_user=request.user,
-    )
-    return form_page(
-        request,
-        form,
-        save=save,
-        message=lambda user: f"Endringene for {user.username} er lagret.",
-        list_url="bitnet_admin:user_list",
-        template="bitnet/user_form.html",
-        context={"is_new": False, "target": target},
-    )
-
-
-# Byrå
+from bitnet.agencies.forms import DEPARTMENTS_MISSING_HELP, OfficeForm, SubgroupSeriesForm
+from bitnet.agencies.services import office_create, office_update, subgroup_update_number_series
+from bitnet.crud import Entity, edit_page, form_page, page_of, pick
+from bitnet.models import Office, Subgroup
 
 OFFICE = Entity(
     name="office",
@@ -143,13 +35,13 @@ OFFICE = Entity(
     update=office_update,
     created=lambda office: f"Kontoret {office.name} er opprettet.",
     saved=lambda office: f"Endringene for {office.name} er lagret.",
-    list_url="bitnet_admin:office_list",
+    list_url="agencies:office_list",
     template="bitnet/office_form.html",
     edit_context=lambda office: {"user_count": office.users.count()},
 )
 
 
-def _office_context(form: OfficeForm) -> dict:
+def _office_context(form: OfficeForm) -> dict[str, Any]:
     return {
         "departments_by_subgroup": form.departments_by_subgroup(),
         "missing_help": DEPARTMENTS_MISSING_HELP,
@@ -184,7 +76,7 @@ def office_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def office_create_view(request: HttpRequest) -> HttpResponse:
-    initial = {}
+    initial: dict[str, Any] = {}
     wanted = request.GET.get("undergruppe", "")
     if wanted.isdigit():
         initial["subgroup"] = (
@@ -206,7 +98,7 @@ def subgroup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup.objects.all(), request, pk=pk)
     form = SubgroupSeriesForm(request.POST or None, instance=copy.copy(subgroup))
 
-    def context(form: SubgroupSeriesForm) -> dict:
+    def context(form: SubgroupSeriesForm) -> dict[str, Any]:
         invoices = subgroup.invoices.all()
         return {
             "subgroup": subgroup,
@@ -222,7 +114,7 @@ def subgroup_edit(request: HttpRequest, pk: int) -> HttpResponse:
             subgroup=subgroup, **pick(data, form.Meta.fields)
         ),
         message=lambda _: f"Nummerseriene for {subgroup.name} er lagret.",
-        list_url="bitnet_admin:office_list",
+        list_url="agencies:office_list",
         template="bitnet/subgroup_form.html",
         context=context,
     )

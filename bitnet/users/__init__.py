@@ -1,0 +1,1 @@
+"""Administrasjon > Brukere: the users of an agency (list, create, edit) and the login form."""

@@ -1,0 +1,2 @@
+"""Lønn > Kjørebøker: driving logs, their trips and their status (services, selectors, views,
+forms, urls)."""

@@ -1,6 +1,7 @@
 """Forms of Lønn > Kjørebøker: filters, a new driving log, a trip."""
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -36,7 +37,7 @@ class DrivingLogFilterForm(forms.Form):
         if drivers is None:
             del self.fields["driver"]  # a driver sees only their own logs
         else:
-            self.fields["driver"].queryset = drivers
+            cast(DriverChoiceField, self.fields["driver"]).queryset = drivers
 
     def clean(self):
         data = super().clean()
@@ -71,7 +72,7 @@ class DrivingLogForm(forms.Form):
         if drivers is None:
             del self.fields["driver"]  # the log is the user's own
         else:
-            self.fields["driver"].queryset = drivers
+            cast(DriverChoiceField, self.fields["driver"]).queryset = drivers
 
     def clean(self):
         data = super().clean()

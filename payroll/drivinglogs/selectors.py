@@ -5,24 +5,18 @@ Every user of the agency sees and edits their own driving logs; payroll staff an
 administrators see and edit all of the agency's (the caller scopes to the agency first).
 """
 
-from collections.abc import Iterable
+import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from accounting.money import round_ore
 from bitnet.models import Role, User
 from payroll.models import DrivingLog, DrivingLogStatus, MileageRate, Trip
-
-ORE = Decimal("0.01")
-ZERO = Decimal("0.00")
-ZERO_KM = Decimal("0.0")
-
-
-def round_ore(amount: Decimal) -> Decimal:
-    """Round to øre, half up. The only rounding step for reimbursements."""
-    return amount.quantize(ORE, rounding=ROUND_HALF_UP)
+from payroll.reimbursements import ZERO, ZERO_KM, TripAmounts, mileage_rates, trip_amounts
 
 
 def user_sees_all_logs(*, user: User) -> bool:
@@ -40,8 +34,7 @@ def drivinglog_is_locked(*, log: DrivingLog) -> bool:
     """An exported log, or one a payroll export has taken, is read-only."""
     if log.status == DrivingLogStatus.EXPORTED:
         return True
-    claims = getattr(log, "export_claims", None)  # payroll export's claim, if that app has it
-    return bool(claims is not None and claims.filter(active=True).exists())
+    return log.export_claims.filter(active=True).exists()
 
 
 def drivinglog_can_edit(*, log: DrivingLog, user: User, locked: bool | None = None) -> bool:
@@ -97,8 +90,8 @@ def drivinglog_list(
     logs: QuerySet[DrivingLog],
     driver_id: int | None = None,
     status: str = "",
-    date_from=None,
-    date_to=None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
 ) -> QuerySet[DrivingLog]:
     """Logs with their number of trips, km and expenses summed by the database.
 
@@ -122,7 +115,7 @@ def drivinglog_list(
     ).order_by("-period_start", "driver__first_name", "driver__last_name", "id")
 
 
-def drivinglog_list_totals(*, logs: QuerySet[DrivingLog]) -> dict:
+def drivinglog_list_totals(*, logs: QuerySet[DrivingLog]) -> dict[str, Any]:
     """Sums over every trip of the (filtered) logs, in one query."""
     trips = Trip.objects.filter(log__in=logs.order_by().values("pk"))
     return trips.aggregate(
@@ -135,7 +128,7 @@ def drivinglog_list_totals(*, logs: QuerySet[DrivingLog]) -> dict:
 
 
 def drivinglog_overlapping(
-    *, driver_id: int, period_start, period_end, exclude_id: int | None = None
+    *, driver_id: int, period_start: dt.date, period_end: dt.date, exclude_id: int | None = None
 ) -> QuerySet[DrivingLog]:
     qs = DrivingLog.objects.filter(
         driver_id=driver_id, period_start__lte=period_end, period_end__gte=period_start
@@ -143,19 +136,6 @@ def drivinglog_overlapping(
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
     return qs.order_by("period_start")
-
-
-@dataclass(frozen=True)
-class TripAmounts:
-    """A trip's reimbursements; each distance amount is rounded to øre once, from exact."""
-
-    trip: Trip
-    rate: MileageRate | None
-    mileage: Decimal | None
-    passenger: Decimal | None
-    supplements: Decimal | None  # tilhenger/utstyr + skogs-/anleggsvei
-    expenses: Decimal  # bompenger + parkering + ferje (refunds, already in øre)
-    total: Decimal | None
 
 
 @dataclass
@@ -191,33 +171,6 @@ class LogDetail:
     rates: dict[int, MileageRate]
 
 
-def mileage_rates_for(*, years: Iterable[int]) -> dict[int, MileageRate]:
-    return {r.year: r for r in MileageRate.objects.filter(year__in=set(years))}
-
-
-def trip_amounts(*, trip: Trip, rate: MileageRate | None) -> TripAmounts:
-    expenses = trip.toll + trip.parking + trip.ferry
-    if rate is None:
-        return TripAmounts(trip, None, None, None, None, expenses, None)
-    mileage = round_ore(trip.km * rate.rate_per_km)
-    passenger = round_ore(trip.passengers * trip.km * rate.passenger_rate_per_km)
-    per_km = Decimal("0")
-    if trip.trailer:
-        per_km += rate.trailer_rate_per_km
-    if trip.forest_road:
-        per_km += rate.forest_road_rate_per_km
-    supplements = round_ore(trip.km * per_km)
-    return TripAmounts(
-        trip=trip,
-        rate=rate,
-        mileage=mileage,
-        passenger=passenger,
-        supplements=supplements,
-        expenses=expenses,
-        total=mileage + passenger + supplements + expenses,
-    )
-
-
 def drivinglog_detail(*, log: DrivingLog) -> LogDetail:
     """A log's trips with their amounts, and totals.
 
@@ -226,7 +179,7 @@ def drivinglog_detail(*, log: DrivingLog) -> LogDetail:
     so the page shows what will be paid.
     """
     trips = list(log.trips.order_by("date", "id"))
-    rates = mileage_rates_for(years=(t.date.year for t in trips))
+    rates = mileage_rates(years=(t.date.year for t in trips))
     rows = [trip_amounts(trip=t, rate=rates.get(t.date.year)) for t in trips]
     totals = LogTotals()
     per_year: dict[int, dict[str, Decimal]] = {}
@@ -236,15 +189,15 @@ def drivinglog_detail(*, log: DrivingLog) -> LogDetail:
         totals.toll += t.toll
         totals.parking += t.parking
         totals.ferry += t.ferry
-        year = per_year.setdefault(
+        sums = per_year.setdefault(
             t.date.year, {"km": ZERO_KM, "pkm": ZERO_KM, "trailer": ZERO_KM, "forest": ZERO_KM}
         )
-        year["km"] += t.km
-        year["pkm"] += t.passengers * t.km
+        sums["km"] += t.km
+        sums["pkm"] += t.passengers * t.km
         if t.trailer:
-            year["trailer"] += t.km
+            sums["trailer"] += t.km
         if t.forest_road:
-            year["forest"] += t.km
+            sums["forest"] += t.km
     for year, q in sorted(per_year.items()):
         rate = rates.get(year)
         if rate is None:

@@ -7,18 +7,19 @@ read-only (SPEC Part B).
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from bitnet.models import User
-from payroll.models import DrivingLog, DrivingLogStatus, Trip
 from payroll.drivinglogs.selectors import (
     STATUS_TRANSITIONS,
     drivinglog_is_locked,
     drivinglog_overlapping,
     user_sees_all_logs,
 )
+from payroll.models import DrivingLog, DrivingLogStatus, Trip
 
 LOCKED_MESSAGE = "Kjøreboken er eksportert til lønn og kan ikke endres."
 
@@ -142,7 +143,7 @@ def trip_create(
     return trip
 
 
-def trip_update(*, trip: Trip, **fields) -> Trip:
+def trip_update(*, trip: Trip, **fields: Any) -> Trip:
     unknown = set(fields) - set(TRIP_FIELDS)
     if unknown:
         raise TypeError(f"Unknown trip fields: {sorted(unknown)}")

@@ -5,14 +5,18 @@ administrators see and edit all of the agency's. Someone else's log is a 404 for
 like another agency's log is for everyone.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bitnet.access import any_role_required, for_agency, get_for_agency
+from bitnet.crud import add_errors
 from bitnet.models import User
 from payroll.drivinglogs import selectors, services
 from payroll.drivinglogs.forms import DrivingLogFilterForm, DrivingLogForm, TripForm
@@ -21,13 +25,13 @@ from payroll.models import DrivingLog, DrivingLogStatus, Trip
 PAGE_SIZE = 25
 
 
-def _logs(request: HttpRequest):
+def _logs(request: HttpRequest) -> QuerySet[DrivingLog]:
     return selectors.drivinglog_visible(
         logs=for_agency(DrivingLog.objects.all(), request), user=request.user
     )
 
 
-def _drivers(request: HttpRequest):
+def _drivers(request: HttpRequest) -> QuerySet[User] | None:
     """Drivers the user may pick: any of the agency's users for payroll/admin, else None."""
     if not selectors.user_sees_all_logs(user=request.user):
         return None
@@ -36,14 +40,6 @@ def _drivers(request: HttpRequest):
 
 def _get_log(request: HttpRequest, pk: int) -> DrivingLog:
     return get_for_agency(_logs(request).select_related("driver"), request, pk=pk)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @any_role_required
@@ -90,7 +86,7 @@ def drivinglog_new(request: HttpRequest) -> HttpResponse:
                 vehicle=form.cleaned_data["vehicle"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, f"Kjøreboken for {driver} er opprettet. Legg inn turene.")
             return redirect("payroll:drivinglog_detail", pk=log.pk)
@@ -141,7 +137,7 @@ def _editable_log(request: HttpRequest, pk: int) -> DrivingLog | HttpResponse:
     return log
 
 
-def _trip_values(form: TripForm) -> dict:
+def _trip_values(form: TripForm) -> dict[str, Any]:
     return {name: form.cleaned_data[name] for name in services.TRIP_FIELDS}
 
 
@@ -156,7 +152,7 @@ def trip_new(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             trip = services.trip_create(log=log, **_trip_values(form))
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(
                 request,
@@ -185,7 +181,7 @@ def trip_edit(request: HttpRequest, pk: int, trip_id: int) -> HttpResponse:
         try:
             services.trip_update(trip=trip, **_trip_values(form))
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, f"Turen {trip.date:%d.%m.%Y} er lagret.")
             return redirect("payroll:drivinglog_detail", pk=log.pk)

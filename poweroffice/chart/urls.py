@@ -1,3 +1,9 @@
+"""Kontoplan > "Valider kontoplan" and the "Sjekk på nytt" button of Datadeling's checklist.
+
+Both live under Administrasjon (kontoplan/ and datadeling/). The namespace is kept from before
+the split: templates of other features use it.
+"""
+
 from django.urls import path
 
 from poweroffice.chart import views

@@ -1,25 +1,22 @@
 """Administrasjon > Kontoplan > "Valider kontoplan", and "Sjekk på nytt" of the prerequisites
-checklist on Datadeling (SPEC Part A items 2 and 7). Thin: the checks live in
-poweroffice/services/validation.py."""
+checklist on Datadeling (SPEC Part A items 2 and 7). Thin: the checks live in services.py."""
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bitnet.access import admin_required, get_for_agency
 from bitnet.models import Subgroup
-from poweroffice.datadeling.connection import connection_for_subgroup
-from poweroffice.chart.services import (
-    account_chart_validate,
+from poweroffice.chart.selectors import (
     account_validation_latest,
     account_validation_latest_completed,
-    prerequisites_check,
+    subgroups_connected,
 )
-
-VALIDATE_URL = "/administrasjon/kontoplan/valider/"
-DATADELING_URL = "/administrasjon/datadeling/"
+from poweroffice.chart.services import account_chart_validate, prerequisites_check
+from poweroffice.datadeling.connection import connection_for_subgroup
 
 
 def _subgroup_id(value: str | None) -> int | None:
@@ -34,12 +31,7 @@ def _subgroup_id(value: str | None) -> int | None:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def account_validation(request: HttpRequest) -> HttpResponse:
-    connected = list(
-        Subgroup.objects.filter(
-            agency_id=request.user.agency_id,
-            poweroffice_connection__client_key_encrypted__gt="",
-        ).order_by("name")
-    )
+    connected = subgroups_connected(agency_id=request.user.agency_id)
     params = request.POST if request.method == "POST" else request.GET
     chosen = _subgroup_id(params.get("undergruppe"))
     if chosen is not None:
@@ -50,7 +42,7 @@ def account_validation(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if subgroup is None:
             messages.error(request, "Velg en undergruppe som er koblet til PowerOffice.")
-            return redirect(VALIDATE_URL)
+            return redirect("poweroffice_validation:account_validation")
         validation = account_chart_validate(subgroup=subgroup, user=request.user)
         summary = (validation.result or {}).get("summary", {})
         if validation.error:
@@ -63,7 +55,8 @@ def account_validation(request: HttpRequest) -> HttpResponse:
                 f"Kontoplanen er validert: {summary.get('errors', 0)} feil og "
                 f"{summary.get('warnings', 0)} avvik å se på.",
             )
-        return redirect(f"{VALIDATE_URL}?undergruppe={subgroup.pk}")
+        validate = reverse("poweroffice_validation:account_validation")
+        return redirect(f"{validate}?undergruppe={subgroup.pk}")
 
     latest = account_validation_latest(subgroup=subgroup) if subgroup else None
     completed = latest
@@ -105,5 +98,5 @@ def prerequisites_refresh(request: HttpRequest, subgroup_id: int) -> HttpRespons
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        target = DATADELING_URL
+        target = reverse("datadeling:index")
     return redirect(f"{target.split('#')[0]}#forutsetninger-{subgroup.pk}")

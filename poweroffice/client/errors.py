@@ -8,6 +8,8 @@ application key, client key, subscription key or token.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 
@@ -39,7 +41,7 @@ class PowerOfficeError(Exception):
         super().__init__(self.message)
 
     def _compose(self) -> str:
-        parts = []
+        parts: list[str] = []
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}")
         if self.status is not None:
@@ -115,3 +117,54 @@ def error_class_for_status(status: int) -> type[PowerOfficeError]:
         404: NotFoundError,
         409: ConflictError,
     }.get(status, PowerOfficeError)
+
+
+_TRY_AGAIN_RE = re.compile(r"try again in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+def try_again_after(text: str) -> float | None:
+    """The seconds named by PowerOffice's "Try again in N seconds" (a 429's text), if any."""
+    match = _TRY_AGAIN_RE.search(text)
+    return float(match.group(1)) if match else None
+
+
+def error_from_answer(
+    status: int, body: Any, *, text: str, method: str, path: str
+) -> PowerOfficeError:
+    """The typed error for an answer that is not a success.
+
+    ``body`` is the parsed answer with any secret already masked; ``text`` the raw answer, read
+    for nothing but the wait a 429 names.
+    """
+    title, detail = _problem_text(body)
+    cls = error_class_for_status(status)
+    if cls is RateLimitedError:
+        wait = try_again_after(text)
+        return RateLimitedError(
+            status=status,
+            title=title,
+            detail=detail,
+            body=body,
+            method=method,
+            path=path,
+            retry_after=1.0 if wait is None else wait,
+        )
+    return cls(status=status, title=title, detail=detail, body=body, method=method, path=path)
+
+
+def _problem_text(body: Any) -> tuple[str | None, str | None]:
+    """(title, detail) of a problem-details or OAuth error body, cut to a sane length."""
+    title = detail = None
+    if isinstance(body, dict):
+        lowered = {str(k).lower(): v for k, v in body.items()}
+        title = lowered.get("title") or lowered.get("error")
+        detail = lowered.get("detail") or lowered.get("error_description") or lowered.get("message")
+        errors = lowered.get("errors")
+        if not detail and errors:
+            detail = json.dumps(errors, ensure_ascii=False)
+    elif isinstance(body, str) and body.strip():
+        detail = body.strip()[:500]
+    return (
+        None if title is None else str(title)[:500],
+        None if detail is None else str(detail)[:2000],
+    )

@@ -31,7 +31,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +188,7 @@ class RedisRateLimiter:
 
     def __init__(
         self,
-        redis_client,
+        redis_client: redis.Redis,
         *,
         name: str,
         rate: float,
@@ -204,7 +207,10 @@ class RedisRateLimiter:
         self._penalize = redis_client.register_script(_PENALIZE_SCRIPT)
         self._fallback = LocalRateLimiter(rate, max_hold=max_hold)
 
-    def try_acquire(self) -> tuple[str | None, float]:
+    def try_acquire(self) -> tuple[object | None, float]:
+        """(ticket, 0) when a request may leave now, else (None, seconds to wait at least).
+
+        The ticket is the Redis log's, or ``("local", n)`` when Redis was unreachable."""
         import redis
 
         ticket = uuid.uuid4().hex
@@ -241,7 +247,7 @@ class RedisRateLimiter:
             return
         # If Redis is gone, the placeholder simply expires after max_hold.
         with contextlib.suppress(redis.RedisError):
-            self._release(keys=[self.key], args=[ticket])
+            self._release(keys=[self.key], args=[str(ticket)])
 
     def penalize(self, seconds: float) -> None:
         import redis
@@ -255,7 +261,7 @@ class RedisRateLimiter:
         self._redis.delete(self.key, self.blocked_key)
 
 
-_limiters: dict[tuple, RateLimiter] = {}
+_limiters: dict[tuple[str, float, str | None, float], RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 

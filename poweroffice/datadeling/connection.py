@@ -12,14 +12,8 @@ from django.utils import timezone
 
 from bitnet.models import Subgroup
 from poweroffice.client.client import PowerOfficeClient
+from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
-from poweroffice.client.errors import (
-    AuthenticationError,
-    ForbiddenError,
-    InvalidClientError,
-    PowerOfficeError,
-    TransientError,
-)
 from poweroffice.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -59,26 +53,6 @@ def connection_client(connection: Connection) -> PowerOfficeClient:
     return PowerOfficeClient(decrypt_secret(connection.client_key_encrypted))
 
 
-def describe_error(error: PowerOfficeError) -> str:
-    """PowerOffice's answer to a key check, in plain Norwegian (never the key itself)."""
-    if isinstance(error, InvalidClientError):
-        return (
-            "PowerOffice kjenner ikke igjen klientnøkkelen. Kontroller at du limte inn hele "
-            "nøkkelen fra Innstillinger > Utvidelser i PowerOffice, og at utvidelsen bruker "
-            "Bitnets applikasjonsnøkkel."
-        )
-    if isinstance(error, AuthenticationError):
-        return "PowerOffice avviste innloggingen. Klientnøkkelen kan være trukket tilbake."
-    if isinstance(error, ForbiddenError):
-        return "Integrasjonen mangler tilgang i PowerOffice (rettighet eller modul)."
-    if isinstance(error, TransientError):
-        return (
-            "PowerOffice svarer ikke akkurat nå, så nøkkelen kunne ikke kontrolleres. "
-            "Prøv igjen om litt."
-        )
-    return f"PowerOffice avviste nøkkelen: {error.detail or error.title or 'ukjent feil'}."
-
-
 def client_key_verify(*, client_key: str) -> VerifyResult:
     """Ask PowerOffice who the key belongs to (GET /ClientIntegrationInformation)."""
     client_key = client_key.strip()
@@ -88,8 +62,11 @@ def client_key_verify(*, client_key: str) -> VerifyResult:
         with connection_client_for_key(client_key) as client:
             info = client.get_client_integration_information()
     except PowerOfficeError as exc:
+        # Imported here: poweroffice.messages imports NotConnected from this module.
+        from poweroffice.messages import Context, error_message
+
         logger.info("Client key check failed: %s", type(exc).__name__)
-        return VerifyResult(ok=False, message=describe_error(exc))
+        return VerifyResult(ok=False, message=error_message(exc, context=Context.KEY_CHECK))
     name = info.get("ClientName") or ""
     return VerifyResult(
         ok=True,

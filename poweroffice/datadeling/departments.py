@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from poweroffice.models import Connection, Department
 from poweroffice.datadeling.connection import connection_client
+from poweroffice.models import Connection, Department
 
 
 @dataclass(frozen=True)

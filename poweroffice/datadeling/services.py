@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from poweroffice.models import Connection
 from poweroffice.datadeling.connection import VerifyResult, connection_store_client_key
+from poweroffice.models import Connection
 
 
 @dataclass

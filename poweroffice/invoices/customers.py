@@ -7,7 +7,7 @@ so people find the same customer under the same number in both systems (manual, 
 from __future__ import annotations
 
 from accounting.models import Customer, CustomerKind
-from poweroffice.invoices.reference import ExportCache, ExportProblem
+from poweroffice.invoices.reference import Dto, ExportCache, ExportProblem
 
 
 def customer_reference(customer: Customer) -> str:
@@ -15,7 +15,7 @@ def customer_reference(customer: Customer) -> str:
     return f"bitnet-cust-{customer.subgroup_id}-{customer.number}"
 
 
-def _series_for(cache: ExportCache, number: int) -> dict:
+def _series_for(cache: ExportCache, number: int) -> Dto:
     series = cache.customer_series()
     for item in series:
         if int(item.get("FromInclusive", 0)) <= number <= int(item.get("ToInclusive", -1)):
@@ -30,9 +30,9 @@ def _series_for(cache: ExportCache, number: int) -> dict:
     )
 
 
-def customer_body(customer: Customer, *, series_id: str | None) -> dict:
+def customer_body(customer: Customer, *, series_id: str | None) -> Dto:
     """CustomerPostDto for one of our customers."""
-    body: dict = {
+    body: Dto = {
         "Number": customer.number,
         "Name": customer.name,
         "IsPerson": customer.kind == CustomerKind.PERSON,
@@ -60,7 +60,7 @@ def customer_body(customer: Customer, *, series_id: str | None) -> dict:
     return body
 
 
-def customer_ensure(*, cache: ExportCache, customer: Customer) -> dict:
+def customer_ensure(*, cache: ExportCache, customer: Customer) -> Dto:
     """PowerOffice's customer for ``customer`` (``CustomerDto``), created when missing."""
     found = cache.customer(customer.number)
     if found is not None:

@@ -7,7 +7,7 @@ every exported line carries Bitnet's own price as its amount, whatever the produ
 from __future__ import annotations
 
 from accounting.models import Article
-from poweroffice.invoices.reference import ExportCache
+from poweroffice.invoices.reference import Dto, ExportCache
 
 # Our units to PowerOffice's UnitOfMeasureType (UN/ECE rec. 20 codes). Unknown units are left out.
 UNIT_CODES = {
@@ -35,9 +35,9 @@ def product_code(article: Article | int) -> str:
     return f"B-{article_id}"
 
 
-def product_body(article: Article, *, sales_account_id: int | None) -> dict:
+def product_body(article: Article, *, sales_account_id: int | None) -> Dto:
     """ProductPostDto for one of our articles."""
-    body: dict = {
+    body: Dto = {
         "Code": product_code(article),
         "Name": article.name,
         "UnitPrice": article.price,
@@ -50,7 +50,7 @@ def product_body(article: Article, *, sales_account_id: int | None) -> dict:
     return body
 
 
-def product_ensure(*, cache: ExportCache, article: Article) -> dict:
+def product_ensure(*, cache: ExportCache, article: Article) -> Dto:
     """PowerOffice's product for ``article`` (``ProductDto``), created when missing."""
     code = product_code(article)
     found = cache.product(code)

@@ -13,9 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
+from poweroffice.chart.vatcodes import vat_code_valid_on
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.models import Connection, Department
+
+if TYPE_CHECKING:
+    from poweroffice.invoices.batch import PdfPipeline
+
+# One object of PowerOffice's answer (a DTO), as the client returns it.
+Dto = dict[str, Any]
 
 
 class ExportProblem(Exception):
@@ -32,12 +40,8 @@ def _rate_text(rate: Decimal) -> str:
     return f"{rate.normalize():f}".replace(".", ",") + " %"
 
 
-def _valid_on(vat: dict, day: dt.date) -> bool:
-    valid_from = vat.get("ValidFrom")
-    valid_to = vat.get("ValidTo")
-    if valid_from and str(valid_from)[:10] > day.isoformat():
-        return False
-    return not (valid_to and str(valid_to)[:10] < day.isoformat())
+def _valid_on(vat: Dto, day: dt.date) -> bool:
+    return vat_code_valid_on(vat, day)
 
 
 class ExportCache:
@@ -50,16 +54,16 @@ class ExportCache:
     def __init__(self, *, connection: Connection, client: PowerOfficeClient) -> None:
         self.connection = connection
         self.client = client
-        self._vat_codes: list[dict] | None = None
-        self._accounts: dict[int, dict | None] = {}
-        self._products: dict[str, dict | None] = {}
-        self._customers: dict[int, dict | None] = {}
-        self._employees: dict[int, dict | None] = {}
-        self._departments: dict[str, dict] | None = None
+        self._vat_codes: list[Dto] | None = None
+        self._accounts: dict[int, Dto | None] = {}
+        self._products: dict[str, Dto | None] = {}
+        self._customers: dict[int, Dto | None] = {}
+        self._employees: dict[int, Dto | None] = {}
+        self._departments: dict[str, Dto] | None = None
         self._local_departments: dict[str, Department] | None = None
-        self._customer_series: list[dict] | None = None
-        # Specification PDFs rendered ahead of time by a batch (see export.PdfPipeline).
-        self.pdfs = None
+        self._customer_series: list[Dto] | None = None
+        # Specification PDFs rendered ahead of time by a batch (see batch.PdfPipeline).
+        self.pdfs: PdfPipeline | None = None
 
     @property
     def subgroup_id(self) -> int:
@@ -120,7 +124,7 @@ class ExportCache:
 
     # --- VAT codes -----------------------------------------------------------------------------
 
-    def vat_codes(self) -> list[dict]:
+    def vat_codes(self) -> list[Dto]:
         if self._vat_codes is None:
             self._vat_codes = self.client.list_vat_codes()
         return self._vat_codes
@@ -155,7 +159,7 @@ class ExportCache:
 
     # --- accounts ------------------------------------------------------------------------------
 
-    def account(self, number: int) -> dict:
+    def account(self, number: int) -> Dto:
         if number not in self._accounts:
             self._fetch_accounts([number])
         account = self._accounts.get(number)
@@ -175,25 +179,25 @@ class ExportCache:
 
     # --- products ------------------------------------------------------------------------------
 
-    def product(self, code: str) -> dict | None:
+    def product(self, code: str) -> Dto | None:
         if code not in self._products:
             self._fetch_products([code])
         return self._products.get(code)
 
-    def remember_product(self, product: dict) -> None:
+    def remember_product(self, product: Dto) -> None:
         self._products[str(product.get("Code"))] = product
 
     # --- customers -----------------------------------------------------------------------------
 
-    def customer(self, number: int) -> dict | None:
+    def customer(self, number: int) -> Dto | None:
         if number not in self._customers:
             self._fetch_customers([number])
         return self._customers.get(number)
 
-    def remember_customer(self, customer: dict) -> None:
+    def remember_customer(self, customer: Dto) -> None:
         self._customers[int(customer["Number"])] = customer
 
-    def customer_series(self) -> list[dict]:
+    def customer_series(self) -> list[Dto]:
         if self._customer_series is None:
             self._customer_series = self.client.list_sub_ledger_number_series(
                 series_type="Customer"
@@ -202,7 +206,7 @@ class ExportCache:
 
     # --- employees -----------------------------------------------------------------------------
 
-    def employee(self, number: int) -> dict | None:
+    def employee(self, number: int) -> Dto | None:
         if number not in self._employees:
             self._fetch_employees([number])
         return self._employees.get(number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -52,13 +53,6 @@ def not_exported_counts(*, agency_id: int) -> dict[str, int]:
         never=Count("pk", filter=visible & Q(export_status=ExportStatus.NOT_EXPORTED)),
         hidden=Count("pk", filter=Q(export_hidden=True)),
     )
-
-
-def connections_by_subgroup(*, agency_id: int) -> dict[int, Connection]:
-    return {
-        c.subgroup_id: c
-        for c in Connection.objects.filter(subgroup__agency_id=agency_id).select_related("subgroup")
-    }
 
 
 @dataclass(frozen=True)
@@ -125,7 +119,7 @@ def active_batch(*, agency_id: int) -> ExportBatch | None:
     )
 
 
-def export_batch_progress(batch: ExportBatch) -> dict:
+def export_batch_progress(batch: ExportBatch) -> dict[str, Any]:
     """The small JSON the page polls for its progress bar."""
     done = batch.exported + batch.failed + batch.skipped
     total = batch.total
@@ -155,3 +149,12 @@ def export_batch_progress(batch: ExportBatch) -> dict:
         "percent": percent,
         "text": text,
     }
+
+
+def export_batch_shown(*, agency_id: int, batch_id: str | None) -> ExportBatch | None:
+    """The batch the page shows: the one asked for (``?eksport=<id>``, this agency's only), else
+    the one running now."""
+    batch = None
+    if batch_id and batch_id.isdigit():
+        batch = ExportBatch.objects.filter(agency_id=agency_id, pk=int(batch_id)).first()
+    return batch or active_batch(agency_id=agency_id)

@@ -1,16 +1,18 @@
 """Celery tasks for invoice export. Thin: they take ids, call one service, own the retry policy.
 
 ``acks_late`` is safe because every export claims its invoice atomically and carries a
-deterministic ExternalImportReference (poweroffice/services/export.py): a task delivered twice
+deterministic ExternalImportReference (poweroffice/invoices/export.py): a task delivered twice
 finds the invoice claimed or exported and does nothing.
 """
 
 import random
 
-from celery import shared_task
+from celery import Task, shared_task
 
+from poweroffice.invoices.batch import export_batch_run
+from poweroffice.invoices.export import invoice_export
+from poweroffice.invoices.sweep import export_sweep
 from poweroffice.models import AttemptTrigger
-from poweroffice.invoices.export import export_batch_run, export_sweep, invoice_export
 
 # Transient failures (PowerOffice down, throttled, timeouts) are retried with exponential backoff
 # and jitter: 30 s, 1, 2, 4, 8 min. After that the sweeper keeps trying up to its own cap.
@@ -27,9 +29,9 @@ def _countdown(retries: int) -> float:
 @shared_task(
     bind=True, acks_late=True, max_retries=MAX_RETRIES, name="poweroffice.tasks.export_invoice"
 )
-def export_invoice(self, invoice_id: int, trigger: str = AttemptTrigger.AUTOMATIC) -> str:
+def export_invoice(self: Task, invoice_id: int, trigger: str = AttemptTrigger.AUTOMATIC) -> str:
     result = invoice_export(invoice_id=invoice_id, trigger=trigger)
-    if result.retryable and self.request.retries < self.max_retries:
+    if result.retryable and self.request.retries < MAX_RETRIES:
         raise self.retry(countdown=_countdown(self.request.retries))
     return result.outcome
 

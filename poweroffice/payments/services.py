@@ -40,283 +40,50 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from accounting.models import ExportStatus, Invoice, PaymentStatus
-from bitnet.models import Agency, Subgroup
+from accounting.models import PaymentStatus
+from bitnet.models import Subgroup
 from poweroffice.client.client import PowerOfficeClient
+from poweroffice.client.errors import PowerOfficeError
+from poweroffice.client.values import parse_timestamp
 from poweroffice.crypto import SecretUnreadable
-from poweroffice.client.errors import (
-    AuthenticationError,
-    ForbiddenError,
-    InvalidClientError,
-    PowerOfficeError,
-    RateLimitedError,
-    TransientError,
-)
-from poweroffice.models import Connection, PaymentSyncRun
 from poweroffice.datadeling.connection import NotConnected, connection_client
+from poweroffice.messages import Context, error_message
+from poweroffice.models import Connection, PaymentSyncRun
+from poweroffice.payments.apply import Row, payments_apply
+from poweroffice.payments.selectors import (
+    STALE_AFTER,
+    payments_connected_subgroups,
+    payments_open_invoices,
+)
 
 logger = logging.getLogger(__name__)
 
-ØRE = Decimal("0.01")
-DEFAULT_PAGE_SIZE = 5000  # PowerOffice's own default page size
-DEFAULT_SAFETY_MARGIN = dt.timedelta(minutes=10)
-STALE_AFTER = dt.timedelta(hours=1)
 # Full reconciliation: invoice numbers are sent as ranges ("100001-100480,100502"); ranges closer
 # than this are merged (a few extra rows beat a long query string), and one query string holds at
 # most this many characters (URLs stay far below common 8 KB limits).
 INVOICE_NO_GAP = 50
 INVOICE_NOS_MAX_CHARS = 1800
-BULK_BATCH = 2000  # rows per UPDATE statement (5 parameters each)
 
-# What "unpaid" means on our side: not yet observed, unpaid or partly paid.
-OPEN_STATUSES = (PaymentStatus.UNKNOWN, PaymentStatus.UNPAID, PaymentStatus.PARTLY_PAID)
-FINAL_STATUSES = (PaymentStatus.PAID, PaymentStatus.REVERSED)
 SKIPPED_MESSAGE = "Hoppet over: en betalingssjekk for undergruppen pågår allerede."
 STALE_MESSAGE = "Avbrutt: kjøringen ble aldri fullført (arbeidsprosessen stoppet)."
-PAYMENT_FIELDS = ["payment_status", "balance", "balance_changed_at", "payment_checked_at"]
 
 
 def _page_size() -> int:
-    return int(getattr(settings, "POWEROFFICE_PAYMENTS_PAGE_SIZE", DEFAULT_PAGE_SIZE))
+    return int(settings.POWEROFFICE_PAYMENTS_PAGE_SIZE)
 
 
 def _safety_margin() -> dt.timedelta:
-    seconds = getattr(settings, "POWEROFFICE_PAYMENTS_SAFETY_MARGIN", None)
-    return DEFAULT_SAFETY_MARGIN if seconds is None else dt.timedelta(seconds=float(seconds))
-
-
-# --- reading PowerOffice's answer -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One ``OutgoingInvoiceDto`` as far as the payment check cares."""
-
-    voucher_id: str
-    invoice_no: int | None
-    balance: Decimal | None
-    changed_at: dt.datetime | None
-    is_reversed: bool
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        # str() first: 1234.5 as a float must become Decimal("1234.50"), not its binary expansion.
-        return Decimal(str(value)).quantize(ØRE, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    """PowerOffice sends 100 ns precision; we keep microseconds (truncated, never rounded up, so a
-    watermark taken from it can only make the next exclusive query re-read, never skip)."""
-    if not value:
-        return None
-    parsed = parse_datetime(str(value))
-    if parsed is None:
-        return None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, dt.UTC)
-    return parsed
-
-
-def observation_from_row(row: dict) -> Observation:
-    number = row.get("InvoiceNo")
-    try:
-        invoice_no = int(number) if number is not None else None
-    except (TypeError, ValueError):
-        invoice_no = None
-    return Observation(
-        voucher_id=str(row.get("Id") or "").lower(),
-        invoice_no=invoice_no,
-        balance=_decimal(row.get("Balance")),
-        changed_at=_timestamp(row.get("BalanceLastChangedDateTimeOffset")),
-        is_reversed=bool(row.get("IsReversed")),
-    )
-
-
-def payment_status_for(*, balance: Decimal | None, total: Decimal, is_reversed: bool) -> str:
-    """Paid (Balance 0), partly paid (0 < Balance < total), unpaid, or reversed.
-
-    Credit notes carry negative amounts: a credit note of -500 with Balance -200 is partly settled,
-    with Balance 0 settled ("paid"). A balance of the opposite sign to the total (overpaid, or a
-    credit note settled by more than its amount) leaves nothing to pay: paid.
-    """
-    if is_reversed:
-        return PaymentStatus.REVERSED
-    if balance is None:
-        return PaymentStatus.UNKNOWN
-    if balance == 0:
-        return PaymentStatus.PAID
-    if total == 0:
-        return PaymentStatus.UNPAID
-    if (balance > 0) != (total > 0):
-        return PaymentStatus.PAID
-    if abs(balance) < abs(total):
-        return PaymentStatus.PARTLY_PAID
-    return PaymentStatus.UNPAID
-
-
-# --- applying observations -----------------------------------------------------------------------
-
-
-@dataclass
-class ApplyResult:
-    checked: int = 0
-    changed: int = 0
-    matched_ids: set[int] = field(default_factory=set)
-
-
-def _is_newer(obs: Observation, invoice: Invoice) -> bool:
-    """Compare-and-set rule: only a newer balance timestamp overwrites what we hold, so
-    observations may be applied in any order (pages, overlapping runs) with the same end state."""
-    if invoice.payment_status == PaymentStatus.UNKNOWN:
-        return True  # nothing observed yet
-    current = invoice.balance_changed_at
-    if obs.changed_at is None or current is None:
-        # Without both timestamps there is no order to respect; a stamped state beats none.
-        return current is None
-    if obs.changed_at > current:
-        return True
-    # Same timestamp: the same state, unless a reversal did not move the timestamp. A reversal is
-    # final, so it wins a tie.
-    return (
-        obs.changed_at == current
-        and obs.is_reversed
-        and invoice.payment_status != PaymentStatus.REVERSED
-    )
-
-
-def _state(invoice: Invoice) -> tuple:
-    return (invoice.payment_status, invoice.balance, invoice.balance_changed_at)
-
-
-def payments_apply(
-    *, subgroup_id: int, rows: Iterable[dict], checked_at: dt.datetime
-) -> ApplyResult:
-    """Record one page of ``OutgoingInvoiceDto`` rows on our exported invoices.
-
-    A bounded number of queries whatever the page size: the matching invoices are read under
-    ``select_for_update`` in id order (no deadlock between two writers) and written in the same
-    transaction, so a concurrent writer can never slip between our compare and our set. Invoices
-    whose state did not change get one plain UPDATE of ``payment_checked_at``; changed ones one
-    UPDATE per ``BULK_BATCH`` rows.
-    """
-    observations = [observation_from_row(row) for row in rows if isinstance(row, dict)]
-    result = ApplyResult()
-    if not observations:
-        return result
-    voucher_ids = {o.voucher_id for o in observations if o.voucher_id}
-    numbers = {o.invoice_no for o in observations if o.invoice_no is not None}
-    # Oldest first: when a page holds an invoice twice, its newest observation is applied last.
-    observations.sort(key=lambda o: o.changed_at or dt.datetime.min.replace(tzinfo=dt.UTC))
-    with transaction.atomic():
-        invoices = list(
-            Invoice.objects.select_for_update(of=("self",))
-            .filter(subgroup_id=subgroup_id, export_status=ExportStatus.EXPORTED)
-            .filter(Q(external_voucher_id__in=voucher_ids) | Q(number__in=numbers))
-            .only("id", "number", "gross_total", "external_voucher_id", *PAYMENT_FIELDS)
-            .order_by("id")
-        )
-        by_voucher = {i.external_voucher_id.lower(): i for i in invoices if i.external_voucher_id}
-        by_number = {i.number: i for i in invoices}
-        touched: dict[int, Invoice] = {}
-        before: dict[int, tuple] = {}
-        for obs in observations:
-            invoice = by_voucher.get(obs.voucher_id) if obs.voucher_id else None
-            if invoice is None and obs.invoice_no is not None:
-                candidate = by_number.get(obs.invoice_no)
-                # A number alone matches only an invoice whose voucher id we do not know; another
-                # voucher with our number is an earlier, reversed one (reversal frees the number).
-                if candidate is not None and not candidate.external_voucher_id:
-                    invoice = candidate
-            if invoice is None:
-                continue  # not one of ours (made in PowerOffice, or another voucher)
-            if invoice.pk not in touched:
-                touched[invoice.pk] = invoice
-                before[invoice.pk] = _state(invoice)
-            if _is_newer(obs, invoice):
-                status = payment_status_for(
-                    balance=obs.balance, total=invoice.gross_total, is_reversed=obs.is_reversed
-                )
-                if status != PaymentStatus.UNKNOWN:
-                    invoice.payment_status = status
-                    invoice.balance = obs.balance
-                    invoice.balance_changed_at = obs.changed_at
-            invoice.payment_checked_at = checked_at
-        changed = [i for pk, i in touched.items() if _state(i) != before[pk]]
-        unchanged = [pk for pk, i in touched.items() if _state(i) == before[pk]]
-        if unchanged:
-            Invoice.objects.filter(pk__in=unchanged).update(payment_checked_at=checked_at)
-        if changed:
-            _write_payment_state(changed)
-    result.checked = len(touched)
-    result.changed = len(changed)
-    result.matched_ids = set(touched)
-    return result
-
-
-def _write_payment_state(invoices: list[Invoice]) -> None:
-    """Write the payment fields of many invoices in few statements.
-
-    Django's bulk_update builds one CASE per field and row in Python, which takes seconds for a
-    few thousand rows; on PostgreSQL one ``UPDATE ... FROM (VALUES ...)`` per batch does the same
-    in milliseconds.
-    """
-    if db_connection.vendor != "postgresql":
-        Invoice.objects.bulk_update(invoices, PAYMENT_FIELDS, batch_size=BULK_BATCH)
-        return
-    qn = db_connection.ops.quote_name
-    column = {name: qn(Invoice._meta.get_field(name).column) for name in PAYMENT_FIELDS}
-    row_sql = "(%s::bigint, %s::varchar, %s::numeric, %s::timestamptz, %s::timestamptz)"
-    with db_connection.cursor() as cursor:
-        for start in range(0, len(invoices), BULK_BATCH):
-            batch = invoices[start : start + BULK_BATCH]
-            params: list[Any] = []
-            for i in batch:
-                params += [
-                    i.pk,
-                    i.payment_status,
-                    i.balance,
-                    i.balance_changed_at,
-                    i.payment_checked_at,
-                ]
-            cursor.execute(
-                f"UPDATE {qn(Invoice._meta.db_table)} AS i SET "
-                f"{column['payment_status']} = v.status, {column['balance']} = v.balance, "
-                f"{column['balance_changed_at']} = v.changed_at, "
-                f"{column['payment_checked_at']} = v.checked_at "
-                f"FROM (VALUES {', '.join([row_sql] * len(batch))}) "
-                "AS v(id, status, balance, changed_at, checked_at) WHERE i.id = v.id",
-                params,
-            )
+    return dt.timedelta(seconds=float(settings.POWEROFFICE_PAYMENTS_SAFETY_MARGIN))
 
 
 # --- claiming a run ------------------------------------------------------------------------------
-
-
-def payments_connected_subgroups() -> QuerySet[Subgroup]:
-    """Subgroups whose Datadeling is on and hold a client key."""
-    return (
-        Subgroup.objects.filter(
-            poweroffice_connection__enabled=True,
-            poweroffice_connection__client_key_encrypted__gt="",
-        )
-        .select_related("agency")
-        .order_by("agency_id", "id")
-    )
 
 
 def _close_stale_runs(*, subgroup: Subgroup, now: dt.datetime) -> None:
@@ -344,59 +111,13 @@ def payments_claim(*, subgroup: Subgroup, full: bool = False) -> PaymentSyncRun 
         )
 
 
-def payments_is_running(*, subgroup: Subgroup) -> bool:
-    return PaymentSyncRun.objects.filter(
-        subgroup=subgroup,
-        finished_at__isnull=True,
-        started_at__gte=timezone.now() - STALE_AFTER,
-    ).exists()
-
-
 # --- running -------------------------------------------------------------------------------------
 
 
-def payments_error_message(error: BaseException) -> str:
-    """Why a subgroup's check failed, in Norwegian, for its administrators (never a key)."""
-    if isinstance(error, NotConnected):
-        return "Undergruppen har ingen klientnøkkel – legg den inn under Datadeling."
-    if isinstance(error, SecretUnreadable):
-        return (
-            "Den lagrede klientnøkkelen kan ikke leses (krypteringsnøkkelen er byttet) – legg "
-            "inn klientnøkkelen på nytt under Datadeling."
-        )
-    if isinstance(error, InvalidClientError):
-        return "Klientnøkkelen er ugyldig – legg inn en ny under Datadeling."
-    if isinstance(error, AuthenticationError):
-        return (
-            "PowerOffice avviste innloggingen – klientnøkkelen kan være trukket tilbake. "
-            "Legg inn en ny under Datadeling."
-        )
-    if isinstance(error, ForbiddenError):
-        return (
-            "Integrasjonen mangler tilgang til utgående fakturaer i PowerOffice. Gi utvidelsen "
-            "rettigheten OutgoingInvoice under Innstillinger > Utvidelser i PowerOffice."
-        )
-    if isinstance(error, RateLimitedError):
-        return (
-            "PowerOffice tok imot for mange forespørsler og ba oss vente. Betalingene hentes "
-            "ved neste kjøring."
-        )
-    if isinstance(error, TransientError):
-        what = f"HTTP {error.status}" if error.status else (error.title or "ingen kontakt")
-        return (
-            f"PowerOffice svarte ikke ({what}). Ingen endringer går tapt: de hentes ved neste "
-            "kjøring."
-        )
-    if isinstance(error, PowerOfficeError):
-        reason = error.detail or error.title or f"HTTP {error.status}"
-        return f"PowerOffice avviste forespørselen: {reason}"
-    return f"Uventet feil under betalingssjekken ({type(error).__name__})."
-
-
-def _pages(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
+def _pages(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
     """Group a paginated iterator back into its pages, so each page is applied before the next
     one is requested (the client asks for page n+1 only when page n has been consumed)."""
-    page: list[dict] = []
+    page: list[Row] = []
     for row in rows:
         page.append(row)
         if len(page) >= size:
@@ -441,11 +162,11 @@ class _Progress:
 
 
 def _apply_pages(
-    *, run: PaymentSyncRun, rows: Iterator[dict], progress: _Progress, client: PowerOfficeClient
+    *, run: PaymentSyncRun, rows: Iterator[Row], progress: _Progress, client: PowerOfficeClient
 ) -> None:
     for page in _pages(rows, _page_size()):
         for row in page:
-            stamp = _timestamp(row.get("BalanceLastChangedDateTimeOffset"))
+            stamp = parse_timestamp(row.get("BalanceLastChangedDateTimeOffset"))
             if stamp and (progress.max_seen is None or stamp > progress.max_seen):
                 progress.max_seen = stamp
         result = payments_apply(subgroup_id=run.subgroup_id, rows=page, checked_at=timezone.now())
@@ -458,16 +179,12 @@ def _apply_pages(
         )
 
 
-def _open_invoices(subgroup_id: int) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(
-        subgroup_id=subgroup_id,
-        export_status=ExportStatus.EXPORTED,
-        payment_status__in=OPEN_STATUSES,
-    )
-
-
 def _run_incremental(
-    *, run: PaymentSyncRun, client: PowerOfficeClient, watermark: dt.datetime, progress: _Progress
+    *,
+    run: PaymentSyncRun,
+    client: PowerOfficeClient,
+    watermark: dt.datetime | None,
+    progress: _Progress,
 ) -> None:
     rows = client.iter_outgoing_invoices(balance_changed_after=watermark, page_size=_page_size())
     _apply_pages(run=run, rows=rows, progress=progress, client=client)
@@ -476,7 +193,7 @@ def _run_incremental(
 def _run_full(*, run: PaymentSyncRun, client: PowerOfficeClient, progress: _Progress) -> list[int]:
     """Read every open exported invoice by invoice number ranges; returns the numbers PowerOffice
     did not know (not found: never booked there, or deleted)."""
-    wanted = dict(_open_invoices(run.subgroup_id).values_list("id", "number"))
+    wanted = dict(payments_open_invoices(subgroup_id=run.subgroup_id).values_list("id", "number"))
     for numbers in invoice_number_filters(wanted.values()):
         rows = client.iter_outgoing_invoices(invoice_nos=numbers, page_size=_page_size())
         _apply_pages(run=run, rows=rows, progress=progress, client=client)
@@ -509,22 +226,9 @@ def payments_run(*, run: PaymentSyncRun) -> PaymentSyncRun:
             if run.mode == PaymentSyncRun.Mode.FULL:
                 note = _missing_note(_run_full(run=run, client=client, progress=progress))
             else:
-                rows = client.iter_outgoing_invoices(
-                    balance_changed_after=watermark, page_size=_page_size()
-                )
-                _apply_pages(run=run, rows=rows, progress=progress, client=client)
+                _run_incremental(run=run, client=client, watermark=watermark, progress=progress)
     except Exception as exc:
-        if not connection.enabled:
-            message = "PowerOffice som regnskapssystem er ikke slått på under Datadeling."
-        else:
-            message = payments_error_message(exc)
-        if isinstance(exc, (PowerOfficeError, NotConnected, SecretUnreadable)):
-            logger.warning("Payment check failed for subgroup %s: %s", run.subgroup_id, exc)
-        else:
-            logger.exception("Payment check crashed for subgroup %s", run.subgroup_id)
-        run.success = False
-        run.error = message
-        run.watermark_after = watermark
+        _record_failure(run=run, connection=connection, error=exc)
     else:
         run.success = True
         run.error = note
@@ -533,9 +237,9 @@ def payments_run(*, run: PaymentSyncRun) -> PaymentSyncRun:
         )
         if run.mode == PaymentSyncRun.Mode.INCREMENTAL:
             # Every open invoice we hold a state for is confirmed unchanged up to the watermark.
-            _open_invoices(run.subgroup_id).exclude(payment_status=PaymentStatus.UNKNOWN).exclude(
-                pk__in=progress.matched_ids
-            ).update(payment_checked_at=timezone.now())
+            payments_open_invoices(subgroup_id=run.subgroup_id).exclude(
+                payment_status=PaymentStatus.UNKNOWN
+            ).exclude(pk__in=progress.matched_ids).update(payment_checked_at=timezone.now())
     run.checked = progress.checked
     run.changed = progress.changed
     run.requests = client.stats.requests if client is not None else 0
@@ -552,6 +256,21 @@ def payments_run(*, run: PaymentSyncRun) -> PaymentSyncRun:
         time.monotonic() - clock,
     )
     return run
+
+
+def _record_failure(*, run: PaymentSyncRun, connection: Connection, error: Exception) -> None:
+    """The run failed: why, for the subgroup's administrators; the watermark stays."""
+    if not connection.enabled:
+        message = "PowerOffice som regnskapssystem er ikke slått på under Datadeling."
+    else:
+        message = error_message(error, context=Context.PAYMENT_CHECK)
+    if isinstance(error, (PowerOfficeError, NotConnected, SecretUnreadable)):
+        logger.warning("Payment check failed for subgroup %s: %s", run.subgroup_id, error)
+    else:
+        logger.exception("Payment check crashed for subgroup %s", run.subgroup_id)
+    run.success = False
+    run.error = message
+    run.watermark_after = connection.payments_watermark
 
 
 def _missing_note(missing: list[int]) -> str:
@@ -573,6 +292,7 @@ def _advance_watermark(
     old = connection.payments_watermark
     behind_us = started - _safety_margin()
     fields: dict[str, Any] = {}
+    new: dt.datetime | None
     if run.mode == PaymentSyncRun.Mode.FULL:
         fields["payments_full_sync_at"] = started
         new = behind_us if old is None else old
@@ -620,53 +340,3 @@ def payments_sync_all(*, full: bool = False) -> list[PaymentSyncRun]:
             # payments_run records PowerOffice's failures itself; this is for the database.
             logger.exception("Payment check could not run for subgroup %s", subgroup.pk)
     return runs
-
-
-# --- reads for the page --------------------------------------------------------------------------
-
-
-@dataclass
-class SubgroupPayments:
-    subgroup: Subgroup
-    connection: Connection | None
-    runs: list[PaymentSyncRun]
-    running: PaymentSyncRun | None
-    last_failure: PaymentSyncRun | None
-
-    @property
-    def connected(self) -> bool:
-        c = self.connection
-        return bool(c and c.enabled and c.client_key_encrypted)
-
-
-def payments_overview(*, agency: Agency, runs_per_subgroup: int = 10) -> list[SubgroupPayments]:
-    """Per subgroup of the agency: its connection, last runs, a running one, the failure to show
-    (the latest finished run, if it failed)."""
-    subgroups = list(Subgroup.objects.filter(agency=agency).order_by("name"))
-    connections = {
-        c.subgroup_id: c for c in Connection.objects.filter(subgroup__in=[s.pk for s in subgroups])
-    }
-    stale_before = timezone.now() - STALE_AFTER
-    items: list[SubgroupPayments] = []
-    for subgroup in subgroups:
-        runs = list(
-            PaymentSyncRun.objects.filter(subgroup=subgroup).order_by("-started_at", "-id")[
-                :runs_per_subgroup
-            ]
-        )
-        running = next(
-            (r for r in runs if r.finished_at is None and r.started_at >= stale_before), None
-        )
-        finished = [r for r in runs if r.finished_at is not None and r.success is not None]
-        last_failure = finished[0] if finished and finished[0].success is False else None
-        items.append(
-            SubgroupPayments(
-                subgroup=subgroup,
-                connection=connections.get(subgroup.pk),
-                runs=runs,
-                running=running,
-                last_failure=last_failure,
-            )
-        )
-    # Connected subgroups first, then by name.
-    return sorted(items, key=lambda i: (not i.connected, i.subgroup.name))

@@ -1,17 +1,20 @@
 """Payment check tasks (nightly, incremental; weekly full reconciliation).
 
 The schedule is settings.CELERY_BEAT_SCHEDULE ("payments-nightly", "payments-weekly-full"). The
-tasks are thin: the work and its bookkeeping are in poweroffice/services/payments.py. A failed
+tasks are thin: the work and its bookkeeping are in poweroffice/payments/services.py. A failed
 check is recorded on its PaymentSyncRun and leaves the watermark, so the next run catches up;
 there is no automatic retry.
 """
+
+from functools import partial
 
 from celery import shared_task
 from django.db import transaction
 
 from bitnet.models import Subgroup
 from poweroffice.models import PaymentSyncRun
-from poweroffice.payments.services import payments_connected_subgroups, payments_run, payments_sync
+from poweroffice.payments.selectors import payments_connected_subgroups
+from poweroffice.payments.services import payments_run, payments_sync
 
 
 @shared_task(name="poweroffice.tasks_payments.payments_sync_all")
@@ -19,9 +22,7 @@ def payments_sync_all(full: bool = False) -> int:
     """One task per connected subgroup, so that one failing or slow subgroup holds up no other."""
     subgroup_ids = list(payments_connected_subgroups().values_list("id", flat=True))
     for subgroup_id in subgroup_ids:
-        transaction.on_commit(
-            lambda subgroup_id=subgroup_id: payments_sync_subgroup.delay(subgroup_id, full=full)
-        )
+        transaction.on_commit(partial(payments_sync_subgroup.delay, subgroup_id, full=full))
     return len(subgroup_ids)
 
 

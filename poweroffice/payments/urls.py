@@ -1,4 +1,4 @@
-"""Administrasjon > Betalingssjekk (included at "", so the paths are full)."""
+"""Administrasjon > Betalingssjekk (included at /administrasjon/betalingssjekk/)."""
 
 from django.urls import path
 
@@ -7,10 +7,6 @@ from poweroffice.payments import views
 app_name = "poweroffice_payments"
 
 urlpatterns = [
-    path("administrasjon/betalingssjekk/", views.payments_page, name="overview"),
-    path(
-        "administrasjon/betalingssjekk/<int:subgroup_id>/kjor/",
-        views.payments_run_now,
-        name="run_now",
-    ),
+    path("", views.payments_page, name="overview"),
+    path("<int:subgroup_id>/kjor/", views.payments_run_now, name="run_now"),
 ]

@@ -11,13 +11,15 @@ from django.views.decorators.http import require_POST
 
 from bitnet.access import admin_required, get_for_agency
 from bitnet.models import Subgroup
-from poweroffice.models import Connection, PaymentSyncRun
-from poweroffice.payments.services import payments_claim, payments_overview
+from poweroffice.datadeling.selectors import connection_get
+from poweroffice.models import PaymentSyncRun
+from poweroffice.payments.selectors import payments_overview
+from poweroffice.payments.services import payments_claim
 from poweroffice.payments.tasks import payments_run_claimed
 
 logger = logging.getLogger(__name__)
 
-PAGE = "/administrasjon/betalingssjekk/"
+PAGE = "poweroffice_payments:overview"
 
 
 @admin_required
@@ -40,7 +42,7 @@ def payments_page(request: HttpRequest) -> HttpResponse:
 def payments_run_now(request: HttpRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     full = request.POST.get("mode") == "full"
-    connection = Connection.objects.filter(subgroup=subgroup).first()
+    connection = connection_get(subgroup)
     if connection is None or not (connection.enabled and connection.client_key_encrypted):
         messages.error(
             request,

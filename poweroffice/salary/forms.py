@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django import forms
 
 from bitnet.models import Subgroup
-from payroll.reimbursements import KIND_ORDER
 from payroll.models import ReimbursementKind
-
-KIND_LABELS = dict(ReimbursementKind.choices)
+from payroll.reimbursements import KIND_LABELS, KIND_ORDER
 
 KIND_HELP = {
     ReimbursementKind.MILEAGE: "Antall km × statens sats for året.",
@@ -96,9 +95,8 @@ class ExportSearchForm(forms.Form):
 
     def __init__(self, *args, agency_id: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subgroup"].queryset = Subgroup.objects.filter(agency_id=agency_id).order_by(
-            "name"
-        )
+        subgroups = cast(forms.ModelChoiceField, self.fields["subgroup"])
+        subgroups.queryset = Subgroup.objects.filter(agency_id=agency_id).order_by("name")
 
     def clean(self):
         cleaned = super().clean()
@@ -119,7 +117,7 @@ class ExportSelectForm(forms.Form):
 
     def __init__(self, *args, log_ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["logs"].choices = [(i, str(i)) for i in log_ids]
+        cast(forms.ChoiceField, self.fields["logs"]).choices = [(i, str(i)) for i in log_ids]
 
     def clean_logs(self):
         logs = self.cleaned_data.get("logs") or []

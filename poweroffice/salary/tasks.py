@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from poweroffice.salary.services import payroll_export_run
+from poweroffice.salary.run import payroll_export_run
 
 
 # The name is pinned so that messages queued before a move of this module still find it.

@@ -1,4 +1,9 @@
-"""URLs of the payroll export, with full paths (included at the site root)."""
+"""URLs of the payroll export, in two includes (bitnet/urls.py), one per menu:
+
+- ``urlpatterns`` at /lonn/ (namespace ``payroll_export``): Lønnskoder and Lønnseksport;
+- ``integrations`` at /administrasjon/integrasjoner/ (namespace ``payroll_integrations``):
+  "Aktiver" / "Deaktiver" PowerOffice Go per subgroup.
+"""
 
 from django.urls import path
 
@@ -7,26 +12,24 @@ from poweroffice.salary import views
 app_name = "payroll_export"
 
 urlpatterns = [
-    path("administrasjon/integrasjoner/", views.integrations, name="integrations"),
+    path("lonnskoder/", views.wage_codes, name="wage_codes"),
+    path("lonnskoder/kontroller/", views.wage_codes_check, name="wage_codes_check"),
+    path("lonnseksport/", views.export_list, name="list"),
+    path("lonnseksport/ny/", views.export_new, name="new"),
+    path("lonnseksport/<int:export_id>/", views.export_detail, name="detail"),
+    path("lonnseksport/<int:export_id>/status/", views.export_status, name="status"),
     path(
-        "administrasjon/integrasjoner/<int:subgroup_id>/aktiver/",
-        views.integration_activate,
-        name="integration_activate",
-    ),
-    path(
-        "administrasjon/integrasjoner/<int:subgroup_id>/deaktiver/",
-        views.integration_deactivate,
-        name="integration_deactivate",
-    ),
-    path("lonn/lonnskoder/", views.wage_codes, name="wage_codes"),
-    path("lonn/lonnskoder/kontroller/", views.wage_codes_check, name="wage_codes_check"),
-    path("lonn/lonnseksport/", views.export_list, name="list"),
-    path("lonn/lonnseksport/ny/", views.export_new, name="new"),
-    path("lonn/lonnseksport/<int:export_id>/", views.export_detail, name="detail"),
-    path("lonn/lonnseksport/<int:export_id>/status/", views.export_status, name="status"),
-    path(
-        "lonn/lonnseksport/<int:export_id>/tilbakerulling/",
+        "lonnseksport/<int:export_id>/tilbakerulling/",
         views.export_rollback_retry,
         name="rollback_retry",
     ),
 ]
+
+integrations = (
+    [
+        path("", views.integrations, name="index"),
+        path("<int:subgroup_id>/aktiver/", views.integration_activate, name="activate"),
+        path("<int:subgroup_id>/deaktiver/", views.integration_deactivate, name="deactivate"),
+    ],
+    "payroll_integrations",
+)

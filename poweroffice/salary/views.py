@@ -5,34 +5,43 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
 from bitnet.models import Subgroup
-from payroll import reimbursements as selectors
-from poweroffice.salary import services
-from poweroffice.salary.forms import (
-    KIND_LABELS,
-    ActivateForm,
-    ExportSearchForm,
-    ExportSelectForm,
-    WageCodesForm,
-)
 from payroll.models import (
     MileageRate,
     PayrollExport,
     PayrollExportLineState,
     PayrollExportStatus,
+    WageCodeMapping,
 )
+from payroll.reimbursements import KIND_LABELS, KIND_ORDER, ZERO, LogSummary, drivinglog_summaries
 from poweroffice.crypto import SecretUnreadable
-from poweroffice.models import Connection
 from poweroffice.datadeling.connection import NotConnected
+from poweroffice.datadeling.selectors import connection_get, connections_by_subgroup
+from poweroffice.salary import selectors, wagecodes
+from poweroffice.salary.activation import (
+    payroll_integration_activate,
+    payroll_integration_deactivate,
+)
+from poweroffice.salary.checks import payroll_export_check
+from poweroffice.salary.create import payroll_export_create, payroll_export_start
+from poweroffice.salary.forms import (
+    ActivateForm,
+    ExportSearchForm,
+    ExportSelectForm,
+    WageCodesForm,
+)
+from poweroffice.salary.problems import PayrollExportBlocked, wage_codes_link
+from poweroffice.salary.rollback import payroll_export_rollback_retry
 
 STATUS_BADGES = {
     PayrollExportStatus.DRAFT: "badge-blue",
@@ -50,16 +59,18 @@ ACTIVE_STATUSES = (
 )
 
 
-def _subgroups(request: HttpRequest):
+def _subgroups(request: HttpRequest) -> QuerySet[Subgroup]:
     return for_agency(Subgroup.objects.all(), request).order_by("name")
 
 
 # --- Administrasjon > Integrasjoner ---------------------------------------------------------------
 
 
-def _integration_rows(request: HttpRequest, *, open_id: int | None = None, form=None) -> list:
+def _integration_rows(
+    request: HttpRequest, *, open_id: int | None = None, form: ActivateForm | None = None
+) -> list[dict[str, Any]]:
     subgroups = list(_subgroups(request))
-    connections = {c.subgroup_id: c for c in Connection.objects.filter(subgroup__in=subgroups)}
+    connections = connections_by_subgroup(agency_id=request.user.agency_id)
     rows = []
     for subgroup in subgroups:
         connection = connections.get(subgroup.pk)
@@ -92,19 +103,19 @@ def integrations(request: HttpRequest) -> HttpResponse:
 @require_POST
 def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
-    connection = Connection.objects.filter(subgroup=subgroup).first()
+    connection = connection_get(subgroup)
     has_key = bool(connection and connection.has_client_key and connection.verified_at)
     form = ActivateForm(request.POST, has_datadeling_key=has_key, prefix=f"s{subgroup.pk}")
     error = ""
     if form.is_valid():
         use_existing = form.cleaned_data["source"] == ActivateForm.SOURCE_DATADELING
-        result = services.payroll_integration_activate(
+        result = payroll_integration_activate(
             subgroup=subgroup,
             client_key=None if use_existing else form.cleaned_data["client_key"],
         )
         if result.ok:
             messages.success(request, result.message)
-            return redirect("payroll_export:integrations")
+            return redirect("payroll_integrations:index")
         error = result.message
     # Never send the key back to the browser.
     form.data = form.data.copy()
@@ -122,9 +133,9 @@ def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse
 @require_POST
 def integration_deactivate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
-    services.payroll_integration_deactivate(subgroup=subgroup)
+    payroll_integration_deactivate(subgroup=subgroup)
     messages.success(request, f"PowerOffice Go er deaktivert for {subgroup.name}.")
-    return redirect("payroll_export:integrations")
+    return redirect("payroll_integrations:index")
 
 
 # --- Lønn > Lønnskoder ----------------------------------------------------------------------------
@@ -145,9 +156,11 @@ def _chosen_subgroup(request: HttpRequest, subgroups: list[Subgroup]) -> Subgrou
     return subgroups[0] if subgroups else None
 
 
-def _wage_code_rows(form: WageCodesForm, mappings: dict, errors: dict | None = None) -> list:
+def _wage_code_rows(
+    form: WageCodesForm, mappings: dict[str, WageCodeMapping], errors: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     rows = []
-    for kind in selectors.KIND_ORDER:
+    for kind in KIND_ORDER:
         mapping = mappings.get(kind)
         rows.append(
             {
@@ -171,18 +184,16 @@ def wage_codes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and subgroup is not None:
         form = WageCodesForm(request.POST)
         if form.is_valid():
-            result = services.wage_codes_save(subgroup=subgroup, codes=form.cleaned_data)
+            result = wagecodes.wage_codes_save(subgroup=subgroup, codes=form.cleaned_data)
             if result.ok:
                 (messages.success if result.checked else messages.warning)(request, result.message)
-                return redirect(f"{reverse('payroll_export:wage_codes')}?undergruppe={subgroup.pk}")
+                return redirect(wage_codes_link(subgroup))
             for kind, text in result.errors.items():
                 form.add_error(kind, text)
             status = 400
     else:
         form = WageCodesForm(initial={k: m.pay_item_code for k, m in mappings.items()})
-    connection = (
-        Connection.objects.filter(subgroup=subgroup).first() if subgroup is not None else None
-    )
+    connection = connection_get(subgroup)
     return render(
         request,
         "payroll/export/wage_codes.html",
@@ -206,9 +217,9 @@ def wage_codes_check(request: HttpRequest) -> HttpResponse:
     subgroup = _chosen_subgroup(request, subgroups)
     if subgroup is None:
         return redirect("payroll_export:wage_codes")
-    result = services.wage_codes_check(subgroup=subgroup)
+    result = wagecodes.wage_codes_check(subgroup=subgroup)
     (messages.success if result.ok else messages.error)(request, result.message)
-    return redirect(f"{reverse('payroll_export:wage_codes')}?undergruppe={subgroup.pk}")
+    return redirect(wage_codes_link(subgroup))
 
 
 # --- Lønn > Lønnseksport --------------------------------------------------------------------------
@@ -220,13 +231,13 @@ def export_list(request: HttpRequest) -> HttpResponse:
     exports = list(selectors.payroll_exports_for_agency(agency=request.user.agency_id)[:200])
     for export in exports:
         export.badge = STATUS_BADGES.get(export.status, "")
-    enabled = Connection.objects.filter(
-        subgroup__agency_id=request.user.agency_id, payroll_enabled=True
-    ).exists()
     return render(
         request,
         "payroll/export/list.html",
-        {"exports": exports, "payroll_enabled": enabled},
+        {
+            "exports": exports,
+            "payroll_enabled": selectors.payroll_enabled_in(agency_id=request.user.agency_id),
+        },
     )
 
 
@@ -237,15 +248,15 @@ def _default_range() -> tuple[dt.date, dt.date]:
     return last_prev.replace(day=1), last_prev
 
 
-def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) -> dict:
+def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
     in_range = selectors.drivinglogs_in_range(
         subgroup=subgroup, date_from=date_from, date_to=date_to
     )
     logs = selectors.drivinglogs_with_trips(
-        in_range.filter(status__in=selectors.EXPORTABLE_STATUSES, is_claimed=False)
+        selectors.drivinglogs_exportable(subgroup=subgroup, date_from=date_from, date_to=date_to)
     )
-    summaries = selectors.drivinglog_summaries(log_ids=[log.pk for log in logs])
-    empty = selectors.LogSummary()
+    summaries = drivinglog_summaries(log_ids=[log.pk for log in logs])
+    empty = LogSummary()
     for log in logs:
         log.summary = summaries.get(log.pk, empty)
         log.outside = log.period_start < date_from or log.period_end > date_to
@@ -256,9 +267,9 @@ def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) ->
         "skipped_not_delivered": sum(1 for log in skipped if not log.is_claimed),
         "totals": {
             "trips": sum(log.summary.trips for log in logs),
-            "km": sum((log.summary.km for log in logs), selectors.ZERO),
-            "expenses": sum((log.summary.expenses for log in logs), selectors.ZERO),
-            "amount": sum((log.summary.amount for log in logs), selectors.ZERO),
+            "km": sum((log.summary.km for log in logs), ZERO),
+            "expenses": sum((log.summary.expenses for log in logs), ZERO),
+            "amount": sum((log.summary.amount for log in logs), ZERO),
         },
     }
 
@@ -275,7 +286,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
         search = ExportSearchForm(
             initial={"date_from": date_from, "date_to": date_to}, agency_id=agency_id
         )
-    context: dict = {"search": search, "step": "search"}
+    context: dict[str, Any] = {"search": search, "step": "search"}
     if not search.is_bound or not search.is_valid():
         status = 400 if search.is_bound else 200
         return render(request, "payroll/export/new.html", context, status=status)
@@ -289,7 +300,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
     all_ids = [log.pk for log in context["logs"]]
 
     if request.method == "GET":
-        check = services.payroll_export_check(subgroup=subgroup, log_ids=all_ids)
+        check = payroll_export_check(subgroup=subgroup, log_ids=all_ids)
         context.update({"problems": check.problems, "selected": set(all_ids)})
         return render(request, "payroll/export/new.html", context)
 
@@ -308,7 +319,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
 
     if action == "export":
         try:
-            export = services.payroll_export_create(
+            export = payroll_export_create(
                 subgroup=subgroup,
                 log_ids=chosen,
                 date_from=date_from,
@@ -316,10 +327,10 @@ def export_new(request: HttpRequest) -> HttpResponse:
                 user=request.user,
                 submission_token=select.cleaned_data.get("token"),
             )
-        except services.PayrollExportBlocked as blocked:
+        except PayrollExportBlocked as blocked:
             context["problems"] = blocked.problems
             return render(request, "payroll/export/new.html", context, status=400)
-        ran_here = services.payroll_export_start(export=export)
+        ran_here = payroll_export_start(export=export)
         export.refresh_from_db()
         if export.status == PayrollExportStatus.EXPORTED:
             messages.success(
@@ -334,7 +345,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"Lønnseksport {export.pk} feilet: {export.error}")
         return redirect("payroll_export:detail", export_id=export.pk)
 
-    check = services.payroll_export_check(subgroup=subgroup, log_ids=chosen)
+    check = payroll_export_check(subgroup=subgroup, log_ids=chosen)
     context["problems"] = check.problems
     if check.problems:
         return render(request, "payroll/export/new.html", context, status=400)
@@ -384,7 +395,7 @@ def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
     )
 
 
-def export_progress(export: PayrollExport) -> dict:
+def export_progress(export: PayrollExport) -> dict[str, Any]:
     total = export.lines_total or 0
     if export.status in (PayrollExportStatus.ROLLING_BACK,):
         done = export.lines_deleted
@@ -415,7 +426,7 @@ def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
 def export_rollback_retry(request: HttpRequest, export_id: int) -> HttpResponse:
     export = _export_for(request, export_id)
     try:
-        export = services.payroll_export_rollback_retry(export_id=export.pk)
+        export = payroll_export_rollback_retry(export_id=export.pk)
     except (NotConnected, SecretUnreadable) as exc:
         messages.error(request, str(exc))
         return redirect("payroll_export:detail", export_id=export.pk)

@@ -9,7 +9,9 @@ import base64
 import re
 from decimal import Decimal
 
-from .api import get, reverse_voucher
+from .api.common import get
+from .api.invoices import invoice_dto
+from .api.vouchers import reverse_voucher
 from .contract import FIELDS
 from .responses import ApiError, Response, empty_response, json_response, now_iso
 from .serialize import serialize
@@ -174,25 +176,7 @@ def _faults(state: SandboxState, method: str, body) -> Response:
     if single:
         rules.append(single)
     for rule in rules:
-        only_keys(rule, _RULE_KEYS, "fault rule key(s)")
-        action = rule.get("action") or ("status" if rule.get("status") else None)
-        if action not in ("status", "delay", "close"):
-            raise bad("A fault rule needs a status, or action 'delay' or 'close'.")
-        if action == "status" and not isinstance(rule.get("status"), int):
-            raise bad("A status fault needs an integer status (e.g. 503 or 429).")
-        if action == "delay" and not rule.get("delay_ms"):
-            raise bad("A delay fault needs delay_ms.")
-        if rule.get("when", "before") not in ("before", "after"):
-            raise bad(
-                "when must be 'before' (answer instead of handling) or 'after' (handle, then "
-                "fault)."
-            )
-        if rule.get("path"):
-            try:
-                re.compile(rule["path"])
-            except re.error as exc:
-                raise bad(f"path is not a valid regular expression: {exc}") from exc
-        created.append(state.add_fault({**rule, "action": action})["id"])
+        created.append(state.add_fault({**rule, "action": _rule_action(rule)})["id"])
     if body.get("rate_limit_burst"):
         created.append(
             state.add_fault({"status": 429, "count": int(body["rate_limit_burst"])})["id"]
@@ -212,6 +196,28 @@ def _faults(state: SandboxState, method: str, body) -> Response:
     result["rules"] = created
     result["latency_ms"] = state.config["latency_ms"]
     return json_response(201, result)
+
+
+def _rule_action(rule: dict) -> str:
+    """The action of a fault rule (status, delay or close), once the rule is found sound."""
+    only_keys(rule, _RULE_KEYS, "fault rule key(s)")
+    action = rule.get("action") or ("status" if rule.get("status") else None)
+    if action not in ("status", "delay", "close"):
+        raise bad("A fault rule needs a status, or action 'delay' or 'close'.")
+    if action == "status" and not isinstance(rule.get("status"), int):
+        raise bad("A status fault needs an integer status (e.g. 503 or 429).")
+    if action == "delay" and not rule.get("delay_ms"):
+        raise bad("A delay fault needs delay_ms.")
+    if rule.get("when", "before") not in ("before", "after"):
+        raise bad(
+            "when must be 'before' (answer instead of handling) or 'after' (handle, then fault)."
+        )
+    if rule.get("path"):
+        try:
+            re.compile(rule["path"])
+        except re.error as exc:
+            raise bad(f"path is not a valid regular expression: {exc}") from exc
+    return action
 
 
 def _requests(state: SandboxState, query: dict[str, str]) -> list[dict]:
@@ -267,44 +273,13 @@ _CLIENT_KEYS = ("name", "application_key", "subscription_key", "subscriptions", 
 
 def _clients(state: SandboxState, method: str, parts: list[str], body) -> Response:
     if not parts:
-        if method == "GET":
-            return json_response(200, [client_summary(c) for c in state.clients.values()])
-        if method != "POST":
-            raise bad("Use GET or POST on /_sandbox/clients.", 405)
-        body = body or {}
-        only_keys(body, (*_CLIENT_KEYS, "client_key", "seed"))
-        if not isinstance(body.get("name"), str) or not body["name"].strip():
-            raise bad("name is required.")
-        if body.get("client_key") and state.find_client(body["client_key"]):
-            raise bad("A client with that client_key exists already.", 409)
-        for key in ("subscriptions", "privileges"):
-            if key in body:
-                body[key] = _string_list(body, key)
-        for subscription in body.get("subscriptions") or []:
-            if subscription not in SUBSCRIPTIONS:
-                raise bad(
-                    f"Unknown subscription '{subscription}'; known: {', '.join(SUBSCRIPTIONS)}."
-                )
-        for privilege in body.get("privileges") or []:
-            if privilege not in ALL_PRIVILEGES:
-                raise bad(f"Unknown privilege '{privilege}'.")
-        client = state.create_client(**body)
-        return json_response(201, client_summary(client))
-
+        return _client_collection(state, method, body)
     client = state.find_client(parts[0])
     if client is None:
         raise bad(f"No client with key or id '{parts[0]}'.", 404)
     rest = parts[1:]
     if not rest:
-        if method == "GET":
-            return json_response(200, client_summary(client))
-        if method == "DELETE":
-            del state.clients[client["client_key"]]
-            return empty_response(204)
-        if method == "PATCH":
-            _patch_client(client, body or {})
-            return json_response(200, client_summary(client))
-        raise bad("Use GET, PATCH or DELETE on a client.", 405)
+        return _client_record(state, client, method, body)
     if rest == ["payments"] and method == "POST":
         return _payment(client, body or {})
     if rest == ["reverse"] and method == "POST":
@@ -315,25 +290,69 @@ def _clients(state: SandboxState, method: str, parts: list[str], body) -> Respon
         and rest[2] in ("lock", "unlock")
         and method == "POST"
     ):
-        line = get(client, "salarylines", rest[1])
-        if line is None:
-            raise bad(f"No salary line with id {rest[1]}.", 404)
-        line["IsLocked"] = rest[2] == "lock"
-        line["LastChangedDateTimeOffset"] = now_iso()
-        return json_response(200, serialize(line, "SalaryLineDto"))
+        return _lock_salary_line(client, rest[1], locked=rest[2] == "lock")
     if len(rest) == 3 and rest[0] == "vouchers" and rest[2] == "documentation" and method == "GET":
-        attachment = client["attachments"].get(rest[1])
-        if attachment is None:
-            raise bad("No documentation on that voucher.", 404)
-        return Response(
-            status=200,
-            body=base64.b64decode(attachment["data"]),
-            content_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{attachment["filename"]}"'},
-        )
+        return _documentation(client, rest[1])
     if rest and rest[0] == "data":
         return _data(state, client, method, rest[1:], body)
     raise bad(f"Unknown client hook {method} {'/'.join(rest)}.", 404)
+
+
+def _client_collection(state: SandboxState, method: str, body) -> Response:
+    if method == "GET":
+        return json_response(200, [client_summary(c) for c in state.clients.values()])
+    if method != "POST":
+        raise bad("Use GET or POST on /_sandbox/clients.", 405)
+    body = body or {}
+    only_keys(body, (*_CLIENT_KEYS, "client_key", "seed"))
+    if not isinstance(body.get("name"), str) or not body["name"].strip():
+        raise bad("name is required.")
+    if body.get("client_key") and state.find_client(body["client_key"]):
+        raise bad("A client with that client_key exists already.", 409)
+    for key in ("subscriptions", "privileges"):
+        if key in body:
+            body[key] = _string_list(body, key)
+    for subscription in body.get("subscriptions") or []:
+        if subscription not in SUBSCRIPTIONS:
+            raise bad(f"Unknown subscription '{subscription}'; known: {', '.join(SUBSCRIPTIONS)}.")
+    for privilege in body.get("privileges") or []:
+        if privilege not in ALL_PRIVILEGES:
+            raise bad(f"Unknown privilege '{privilege}'.")
+    client = state.create_client(**body)
+    return json_response(201, client_summary(client))
+
+
+def _client_record(state: SandboxState, client: dict, method: str, body) -> Response:
+    if method == "GET":
+        return json_response(200, client_summary(client))
+    if method == "DELETE":
+        del state.clients[client["client_key"]]
+        return empty_response(204)
+    if method == "PATCH":
+        _patch_client(client, body or {})
+        return json_response(200, client_summary(client))
+    raise bad("Use GET, PATCH or DELETE on a client.", 405)
+
+
+def _lock_salary_line(client: dict, line_id: str, *, locked: bool) -> Response:
+    line = get(client, "salarylines", line_id)
+    if line is None:
+        raise bad(f"No salary line with id {line_id}.", 404)
+    line["IsLocked"] = locked
+    line["LastChangedDateTimeOffset"] = now_iso()
+    return json_response(200, serialize(line, "SalaryLineDto"))
+
+
+def _documentation(client: dict, voucher_id: str) -> Response:
+    attachment = client["attachments"].get(voucher_id)
+    if attachment is None:
+        raise bad("No documentation on that voucher.", 404)
+    return Response(
+        status=200,
+        body=base64.b64decode(attachment["data"]),
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{attachment["filename"]}"'},
+    )
 
 
 def _patch_client(client: dict, body: dict) -> None:
@@ -356,26 +375,24 @@ def _patch_client(client: dict, body: dict) -> None:
         client["subscriptions"] = _string_list(body, "subscriptions")
     if "privileges" in body:
         client["privileges"] = _string_list(body, "privileges")
-    for value in _string_list(body, "add_subscriptions") if "add_subscriptions" in body else []:
-        if value not in client["subscriptions"]:
-            client["subscriptions"].append(value)
-    for value in (
-        _string_list(body, "remove_subscriptions") if "remove_subscriptions" in body else []
-    ):
-        if value in client["subscriptions"]:
-            client["subscriptions"].remove(value)
-    for value in _string_list(body, "add_privileges") if "add_privileges" in body else []:
-        if value not in client["privileges"]:
-            client["privileges"].append(value)
-    for value in _string_list(body, "remove_privileges") if "remove_privileges" in body else []:
-        if value in client["privileges"]:
-            client["privileges"].remove(value)
+    for key in ("subscriptions", "privileges"):
+        _add_and_remove(client[key], body, key)
     for subscription in client["subscriptions"]:
         if subscription not in SUBSCRIPTIONS:
             raise bad(f"Unknown subscription '{subscription}'; known: {', '.join(SUBSCRIPTIONS)}.")
     for privilege in client["privileges"]:
         if privilege not in ALL_PRIVILEGES:
             raise bad(f"Unknown privilege '{privilege}'.")
+
+
+def _add_and_remove(values: list[str], body: dict, key: str) -> None:
+    """``add_<key>`` and ``remove_<key>`` of a client PATCH, in that order."""
+    for value in _string_list(body, f"add_{key}") if f"add_{key}" in body else []:
+        if value not in values:
+            values.append(value)
+    for value in _string_list(body, f"remove_{key}") if f"remove_{key}" in body else []:
+        if value in values:
+            values.remove(value)
 
 
 def _invoice_by_no(client: dict, body: dict) -> dict:
@@ -421,8 +438,6 @@ def _payment(client: dict, body: dict) -> Response:
 
 
 def _invoice_out(client: dict, invoice: dict) -> dict:
-    from .api import invoice_dto
-
     return invoice_dto(client, invoice, client["application_key"])
 
 
@@ -475,24 +490,7 @@ def _data(state: SandboxState, client: dict, method: str, parts: list[str], body
             return json_response(200, list(items.values()))
         if method != "POST":
             raise bad("Use GET or POST on a collection.", 405)
-        record = _clean(collection, body)
-        key = record.get("Id")
-        if key is None:
-            key = (
-                state.new_uuid(client, collection)
-                if collection in UUID_COLLECTIONS
-                else state.new_id(client)
-            )
-        elif collection in UUID_COLLECTIONS:
-            if not is_uuid(str(key)):
-                raise bad("Id must be a uuid in this collection.")
-            key = canonical_uuid(str(key))
-        if str(key) in items:
-            raise bad(f"{collection} already has Id {key}.", 409)
-        record["Id"] = key
-        _fill_defaults(state, client, collection, dto, record)
-        items[str(key)] = record
-        return json_response(201, record)
+        return json_response(201, _insert(state, client, collection, body))
     key = parts[1]
     if collection in UUID_COLLECTIONS and is_uuid(key):
         key = canonical_uuid(key)
@@ -522,6 +520,29 @@ def _data(state: SandboxState, client: dict, method: str, parts: list[str], body
             record["BalanceLastChangedDateTimeOffset"] = now
         return json_response(200, record)
     raise bad("Use GET, PATCH or DELETE on a record.", 405)
+
+
+def _insert(state: SandboxState, client: dict, collection: str, body) -> dict:
+    """A raw record as given (its Id, or a new one), with the defaults PowerOffice would set."""
+    items = client["data"][collection]
+    record = _clean(collection, body)
+    key = record.get("Id")
+    if key is None:
+        key = (
+            state.new_uuid(client, collection)
+            if collection in UUID_COLLECTIONS
+            else state.new_id(client)
+        )
+    elif collection in UUID_COLLECTIONS:
+        if not is_uuid(str(key)):
+            raise bad("Id must be a uuid in this collection.")
+        key = canonical_uuid(str(key))
+    if str(key) in items:
+        raise bad(f"{collection} already has Id {key}.", 409)
+    record["Id"] = key
+    _fill_defaults(state, client, collection, COLLECTION_DTOS[collection], record)
+    items[str(key)] = record
+    return record
 
 
 def _fill_defaults(

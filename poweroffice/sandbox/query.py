@@ -1,7 +1,14 @@
-"""Query strings of list endpoints: named filters, paging, Fields and OrderBy, strictly parsed."""
+"""Query strings of list endpoints: named filters, paging, Fields and OrderBy, strictly parsed.
+
+A list endpoint declares its named filters as a table of ``Filter`` rows (in the contract's
+order); ``filtered_list`` reads them from the query string and keeps the records they match.
+"""
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from .responses import ApiError, empty_response, json_response
 from .values import is_uuid, parse_date, parse_datetime
@@ -254,3 +261,97 @@ def _sortable(value):
     if isinstance(value, int | float):
         return (0, value)
     return (1, str(value).lower())
+
+
+# -- the filter table of a list endpoint -----------------------------------------------------
+
+
+def _given(value) -> bool:
+    # "If null or whitespace, the filter is not used."
+    return value is not None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One named filter: how its query parameter is read and which records it keeps.
+
+    ``read`` parses the value (or refuses it with 400); ``active`` says whether a parsed value
+    filters at all; ``prepare`` checks or normalises an active value once, after every
+    parameter of the endpoint has been read; ``keeps(value, item)`` is asked per record, where
+    ``item`` is the stored record, or its DTO when ``on_view`` (values PowerOffice derives,
+    such as a department code, are only on the DTO).
+    """
+
+    param: str
+    read: Callable[[Query, str], Any]
+    keeps: Callable[[Any, dict], bool]
+    on_view: bool = False
+    active: Callable[[Any], bool] = _given
+    prepare: Callable[[Any], Any] | None = None
+
+
+def since(param: str, field: str) -> Filter:
+    """A ``...GreaterThan`` timestamp filter."""
+    return Filter(param, Query.timestamp, lambda stamp, item: after(item.get(field), stamp))
+
+
+def within(param: str, field: str, *, on_view: bool = False) -> Filter:
+    """Numbers and ranges ("10000-10999, 12000, 13000-")."""
+    return Filter(
+        param,
+        Query.number_ranges,
+        lambda ranges, item: in_ranges(item.get(field), ranges),
+        on_view=on_view,
+    )
+
+
+def among(param: str, field: str, read=Query.strings) -> Filter:
+    return Filter(param, read, lambda values, item: item.get(field) in values)
+
+
+def equal(param: str, field: str, read=Query.raw, *, on_view: bool = False) -> Filter:
+    return Filter(param, read, lambda wanted, item: item.get(field) == wanted, on_view=on_view)
+
+
+def flag(param: str, field: str) -> Filter:
+    return Filter(param, Query.boolean, lambda wanted, item: bool(item.get(field)) == wanted)
+
+
+def code_among(param: str, field: str, *, on_view: bool = False) -> Filter:
+    """A code filter where "-1" asks for the records without a code."""
+
+    def keeps(codes, item: dict) -> bool:
+        code = item.get(field)
+        return (code is None and "-1" in codes) or (code is not None and code in codes)
+
+    return Filter(param, Query.strings, keeps, on_view=on_view)
+
+
+def accepted(param: str, read) -> Filter:
+    """A parameter the contract has and the sandbox checks, but whose objects it does not hold."""
+    return Filter(param, read, lambda _value, _item: True, active=lambda _value: False)
+
+
+def filter_names(filters: tuple[Filter, ...]) -> tuple[str, ...]:
+    return tuple(f.param for f in filters)
+
+
+def filtered_list(
+    query: Query, filters: tuple[Filter, ...], rows: list[dict], dto: Callable[[dict], dict]
+):
+    """The DTOs of the records every given filter keeps, ordered and paged."""
+    values = [(f, f.read(query, f.param)) for f in filters]
+    tests = [
+        (f, f.prepare(value) if f.prepare else value) for f, value in values if f.active(value)
+    ]
+    items = []
+    for record in rows:
+        view = None
+        for f, value in tests:
+            if f.on_view and view is None:
+                view = dto(record)
+            if not f.keeps(value, view if f.on_view else record):
+                break
+        else:
+            items.append(view if view is not None else dto(record))
+    return list_response(query, items)

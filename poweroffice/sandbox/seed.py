@@ -1,7 +1,8 @@
 """Seed data of a sandbox client: a typical Norwegian funeral agency in PowerOffice Go.
 
-One module, plain data, so that the demo can mirror it (same VAT codes, accounts, departments,
-employees and pay items on our side). ``build_client_data`` is deterministic: the same id base and
+One module, plain data; the VAT codes and accounts are those of accounting/standard_chart.py,
+which the demo and the test fixtures read too (the departments, employees and pay items are
+mirrored by the demo). ``build_client_data`` is deterministic: the same id base and
 seed give the same ids, uuids and timestamps.
 """
 
@@ -9,6 +10,8 @@ import hashlib
 import os
 import uuid
 from decimal import Decimal
+
+from accounting import standard_chart
 
 DEFAULT_APPLICATION_KEY = "bitnet-dev-application-key"
 DEFAULT_SUBSCRIPTION_KEY = "bitnet-dev-subscription-key"
@@ -27,77 +30,37 @@ def default_subscription_key() -> str:
     return os.environ.get("POWEROFFICE_SUBSCRIPTION_KEY") or DEFAULT_SUBSCRIPTION_KEY
 
 
-def _vat(code, name, description, rate, direction, *, active=True, valid=("2017-01-01", None)):
-    return (code, name, description, rate, active, *valid, direction)
-
-
-_NO_VAT, _INPUT, _OUTPUT = "Ingen mva", "Inngående mva", "Utgående mva"
-
-# Norwegian SAF-T VAT codes as PowerOffice Go lists them.
-# (code, name, description, rate, is_active, valid_from, valid_to, direction)
+# The VAT codes and the chart of accounts come from the one shared table
+# (accounting/standard_chart.py, plain data), in the shapes build_client_data reads.
+# (code, name, description, rate as a fraction, is_active, valid_from, valid_to, direction)
 # direction: "sales" (outgoing VAT or no VAT on sales), "purchase" (input VAT), "none".
 VAT_CODES = [
-    _vat("0", "Ingen mva-behandling (anskaffelser)", _NO_VAT, "0", "none"),
-    _vat("1", "Inngående mva, høy sats", _INPUT, "0.25", "purchase"),
-    _vat("3", "Utgående mva, høy sats", _OUTPUT, "0.25", "sales"),
-    _vat("5", "Ingen utgående mva (nullsats)", _OUTPUT, "0", "sales"),
-    _vat("6", "Omsetning utenfor merverdiavgiftsloven", _NO_VAT, "0", "sales"),
-    _vat("7", "Ingen mva-behandling (inntekter)", _NO_VAT, "0", "sales"),
-    _vat("11", "Inngående mva, middels sats", _INPUT, "0.15", "purchase"),
-    _vat("12", "Inngående mva, råfisk", _INPUT, "0.1111", "purchase"),
-    _vat("13", "Inngående mva, lav sats", _INPUT, "0.12", "purchase", valid=("2018-01-01", None)),
-    _vat("14", "Fradrag innførselsmva, høy sats", _INPUT, "0.25", "purchase"),
-    _vat("15", "Fradrag innførselsmva, middels sats", _INPUT, "0.15", "purchase"),
-    _vat("31", "Utgående mva, middels sats", _OUTPUT, "0.15", "sales"),
-    _vat("32", "Utgående mva, råfisk", _OUTPUT, "0.1111", "sales"),
-    _vat("33", "Utgående mva, lav sats", _OUTPUT, "0.12", "sales", valid=("2018-01-01", None)),
-    _vat("51", "Innenlands omsetning med omvendt avgiftsplikt", _OUTPUT, "0", "sales"),
-    _vat("52", "Utførsel av varer og tjenester", _OUTPUT, "0", "sales"),
-    # The temporary low rate of 2020-2021: expired, listed only with includeExpired=true.
-    _vat(
-        "33",
-        "Utgående mva, lav sats (midlertidig)",
-        _OUTPUT,
-        "0.06",
-        "sales",
-        valid=("2020-04-01", "2021-09-30"),
-    ),
-    _vat(
-        "81", "Innførsel av varer med fradrag, høy sats", _INPUT, "0.25", "purchase", active=False
-    ),
+    (
+        vat.code,
+        vat.name,
+        vat.description,
+        (vat.rate / 100).normalize(),
+        vat.is_active,
+        vat.valid_from,
+        vat.valid_to,
+        vat.direction,
+    )
+    for vat in standard_chart.VAT_CODES
 ]
 
 # Chart of accounts (NS 4102) of a funeral agency.
 # (account no, name, type, vat code, vat code locked, active, department required)
 ACCOUNTS = [
-    (1500, "Kundefordringer", "Asset", "0", True, True, False),
-    (1920, "Bank", "Asset", "0", True, True, False),
-    (2400, "Leverandørgjeld", "Liability", "0", True, True, False),
-    (2700, "Utgående merverdiavgift, høy sats", "Liability", "0", True, True, False),
-    (2710, "Inngående merverdiavgift, høy sats", "Liability", "0", True, True, False),
-    (2740, "Oppgjørskonto merverdiavgift", "Liability", "0", True, True, False),
-    (2780, "Påløpt arbeidsgiveravgift", "Liability", "0", True, True, False),
-    (2930, "Skyldig lønn", "Liability", "0", True, True, False),
-    (3000, "Salgsinntekt, avgiftspliktig", "Income", "3", True, True, False),
-    (3010, "Salgsinntekt, avgiftspliktig (utgått)", "Income", "3", True, False, False),
-    (3020, "Salgsinntekt, avgiftspliktig, kister og urner", "Income", "3", False, True, False),
-    (3030, "Salgsinntekt, avgiftspliktig, middels sats", "Income", "31", True, True, False),
-    (3040, "Salgsinntekt, avgiftspliktig, lav sats (transport)", "Income", "33", True, True, False),
-    (3100, "Salgsinntekt, avgiftsfri", "Income", "5", True, True, False),
-    (3200, "Salgsinntekt, utenfor avgiftsområdet", "Income", "6", True, True, False),
-    (3210, "Viderefakturerte utlegg (kirkegård, annonser)", "Income", "6", False, True, False),
-    (3900, "Annen driftsrelatert inntekt", "Income", "3", False, True, True),
-    (4300, "Innkjøp av varer for videresalg", "Expense", "1", False, True, False),
-    (5000, "Lønn til ansatte", "Expense", "0", False, True, False),
-    (5400, "Arbeidsgiveravgift", "Expense", "0", False, True, False),
-    (6300, "Leie lokale", "Expense", "0", False, True, False),
-    (6540, "Inventar", "Expense", "1", False, True, False),
-    (6800, "Kontorrekvisita", "Expense", "1", False, True, False),
-    (7100, "Bilgodtgjørelse, oppgavepliktig", "Expense", "0", True, True, False),
-    (7130, "Reisekostnad, oppgavepliktig", "Expense", "0", False, True, False),
-    (7140, "Reisekostnad, ikke oppgavepliktig", "Expense", "0", False, True, False),
-    (7770, "Bank- og kortgebyrer", "Expense", "0", False, True, False),
-    (8050, "Annen renteinntekt", "Income", "0", False, True, False),
+    (
+        row.number,
+        row.name,
+        row.kind,
+        row.vat_code,
+        row.is_vat_code_locked,
+        row.is_active,
+        row.is_department_required,
+    )
+    for row in standard_chart.ACCOUNTS
 ]
 
 # (code, name, active)

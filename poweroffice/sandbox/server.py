@@ -9,8 +9,6 @@ Paths: ``/OAuth/Token`` and ``/v2/...`` (and the ``/Demo/OAuth/Token``, ``/Demo/
 spellings), hooks under ``/_sandbox/``, and a page at ``/`` showing what each client received.
 """
 
-import base64
-import binascii
 import json
 import re
 import sys
@@ -22,7 +20,9 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
-from . import api, hooks, page
+from . import hooks, page
+from .api import router
+from .api.oauth import basic_keys, issue_token
 from .responses import (
     ApiError,
     Response,
@@ -85,7 +85,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return self.server.state
 
     def log_message(self, format, *args):
-        if getattr(self.server, "verbose", False):
+        if self.server.verbose:
             sys.stderr.write(f"[sandbox] {self.address_string()} {format % args}\n")
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -280,7 +280,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         authorization = self.headers.get("Authorization") or ""
         scheme, _, value = authorization.partition(" ")
         if token and scheme.lower() == "basic":
-            keys = _basic_keys(value.strip())
+            keys = basic_keys(value.strip())
             return self.state.clients.get(keys[1]) if keys else None
         if not token and scheme.lower() == "bearer":
             return self.state.token_client(value.strip())
@@ -300,122 +300,30 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _process(self, method, path, route, env, pairs, body, token, subscription_key) -> Response:
         try:
             if token:
-                return self._token(method, env, body, subscription_key)
-            return self._api(method, path, route, env, pairs, body, subscription_key)
+                return issue_token(
+                    self.state,
+                    method=method,
+                    env=env,
+                    headers=self.headers,
+                    body=body,
+                    subscription_key=subscription_key,
+                )
+            return router.dispatch(
+                self.state,
+                method=method,
+                path=path,
+                route=route,
+                env=env,
+                pairs=pairs,
+                headers=self.headers,
+                body=body,
+                subscription_key=subscription_key,
+            )
         except ApiError as error:
             return error.response(path)
         except Exception:
             traceback.print_exc()
             return problem_response(500, "Sandbox error", traceback.format_exc(limit=3))
-
-    def _token(self, method, env, body, subscription_key) -> Response:
-        if method != "POST":
-            return json_response(
-                405, {"error": "invalid_request", "error_description": "Use POST."}
-            )
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            return json_response(
-                400,
-                {
-                    "error": "invalid_request",
-                    "error_description": "The token request must be "
-                    "application/x-www-form-urlencoded.",
-                },
-            )
-        form = parse_qs(body.decode("latin-1"), keep_blank_values=True)
-        if form.get("grant_type") != ["client_credentials"]:
-            return json_response(
-                400,
-                {
-                    "error": "unsupported_grant_type",
-                    "error_description": "grant_type must be client_credentials.",
-                },
-            )
-        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
-        keys = _basic_keys(value.strip()) if scheme.lower() == "basic" else None
-        with self.state.lock:
-            client = self.state.clients.get(keys[1]) if keys else None
-            if (
-                client is None
-                or client["application_key"] != keys[0]
-                or not subscription_key
-                or client["subscription_key"] != subscription_key
-            ):
-                return json_response(
-                    400,
-                    {
-                        "error": "invalid_client",
-                        "error_description": "Client integration not found. Check the "
-                        "application key, the client key (Basic authorization) and the "
-                        "Ocp-Apim-Subscription-Key header.",
-                    },
-                )
-            access_token, lifetime = self.state.issue_token(
-                client, subscription_key=subscription_key, env=env
-            )
-        return json_response(
-            200,
-            {"access_token": access_token, "token_type": "bearer", "expires_in": lifetime},
-            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-        )
-
-    def _api(self, method, path, route, env, pairs, body, subscription_key) -> Response:
-        state = self.state
-        with state.lock:
-            handler, params, privileges = api.resolve(method, route)
-            scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
-            bearer = value.strip() if scheme.lower() == "bearer" else None
-            if not subscription_key or not bearer:
-                return empty_response(401, headers={"WWW-Authenticate": "Bearer"})
-            client, token = state.authenticate(bearer, subscription_key, env)
-            if client is None:
-                description = {
-                    "expired": "The token expired",
-                    "revoked": "The token was revoked",
-                }.get(token, "The token is invalid")
-                return empty_response(
-                    401,
-                    headers={
-                        "WWW-Authenticate": (
-                            f'Bearer error="invalid_token", error_description="{description}"'
-                        )
-                    },
-                )
-            valid = SandboxState.valid_privileges(client)
-            if privileges and not any(p in valid for p in privileges):
-                raise ApiError(
-                    403,
-                    "Forbidden",
-                    f"The integration does not have the privilege {' or '.join(privileges)} on "
-                    "this client "
-                    f"(active subscriptions: {', '.join(client['subscriptions']) or 'none'}).",
-                )
-            ctx = api.Ctx(
-                state=state,
-                client=client,
-                token=token,
-                method=method,
-                route=route,
-                params=params,
-                pairs=pairs,
-                headers=self.headers,
-                body=body,
-                instance=path.rstrip("/"),
-            )
-            response = handler(ctx)
-            if method != "GET" and response.status < 400:
-                state.save()
-            return response
-
-
-def _basic_keys(value: str) -> tuple[str, str] | None:
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    application_key, sep, client_key = decoded.partition(":")
-    return (application_key, client_key) if sep else None
 
 
 def _fault_response(fault: dict) -> Response:

@@ -5,7 +5,8 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-from .contract import ENUMS, FIELDS, REQUIRED
+from .contract import FIELDS, REQUIRED
+from .enums import ENUMS
 from .responses import Problems
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -102,35 +103,68 @@ def _type_name(value) -> str:
     return type(value).__name__
 
 
+def _int_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{name} must be a whole number (got {got} {value!r})."
+    return None
+
+
+def _num_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return f"{name} must be a JSON number (got {got} {value!r})."
+    if isinstance(value, Decimal) and not value.is_finite():
+        return f"{name} must be a finite number."
+    return None
+
+
+def _str_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if not isinstance(value, str):
+        return f"{name} must be a string (got {got} {value!r})."
+    if max_length is not None and len(value) > max_length:
+        return f"{name} can be at most {max_length} characters (got {len(value)})."
+    return None
+
+
+def _bool_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if not isinstance(value, bool):
+        return f"{name} must be true or false (got {got} {value!r})."
+    return None
+
+
+def _date_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if parse_date(value) is None:
+        return f"{name} must be a date as YYYY-MM-DD (got {value!r})."
+    return None
+
+
+def _datetime_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if not isinstance(value, str) or parse_datetime(value) is None:
+        return f"{name} must be an ISO 8601 timestamp (got {value!r})."
+    return None
+
+
+def _uuid_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    if not is_uuid(value):
+        return f"{name} must be a uuid (got {value!r})."
+    return None
+
+
+# The scalar types of the DTO tables; "any" (and anything else) takes any value.
+_SCALAR_PROBLEMS = {
+    "int": _int_problem,
+    "num": _num_problem,
+    "str": _str_problem,
+    "bool": _bool_problem,
+    "date": _date_problem,
+    "datetime": _datetime_problem,
+    "uuid": _uuid_problem,
+}
+
+
 def check_value(value, kind: str, name: str, max_length: int | None, problems: Problems) -> None:
     """Check one non-null value against its type from the DTO tables."""
     got = _type_name(value)
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.add(name, f"{name} must be a whole number (got {got} {value!r}).")
-    elif kind == "num":
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            problems.add(name, f"{name} must be a JSON number (got {got} {value!r}).")
-        elif isinstance(value, Decimal) and not value.is_finite():
-            problems.add(name, f"{name} must be a finite number.")
-    elif kind == "str":
-        if not isinstance(value, str):
-            problems.add(name, f"{name} must be a string (got {got} {value!r}).")
-        elif max_length is not None and len(value) > max_length:
-            problems.add(name, f"{name} can be at most {max_length} characters (got {len(value)}).")
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            problems.add(name, f"{name} must be true or false (got {got} {value!r}).")
-    elif kind == "date":
-        if parse_date(value) is None:
-            problems.add(name, f"{name} must be a date as YYYY-MM-DD (got {value!r}).")
-    elif kind == "datetime":
-        if not isinstance(value, str) or parse_datetime(value) is None:
-            problems.add(name, f"{name} must be an ISO 8601 timestamp (got {value!r}).")
-    elif kind == "uuid":
-        if not is_uuid(value):
-            problems.add(name, f"{name} must be a uuid (got {value!r}).")
-    elif kind.startswith("enum:"):
+    if kind.startswith("enum:"):
         allowed = ENUMS[kind[5:]]
         if not isinstance(value, str) or value not in allowed:
             shown = ", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else "")
@@ -143,12 +177,16 @@ def check_value(value, kind: str, name: str, max_length: int | None, problems: P
     elif kind.startswith("list:"):
         if not isinstance(value, list):
             problems.add(name, f"{name} must be an array (got {got}).")
-        else:
-            for index, item in enumerate(value):
-                if item is None:
-                    problems.add(f"{name}[{index}]", f"{name}[{index}] cannot be null.")
-                else:
-                    check_value(item, kind[5:], f"{name}[{index}]", None, problems)
+            return
+        for index, item in enumerate(value):
+            if item is None:
+                problems.add(f"{name}[{index}]", f"{name}[{index}] cannot be null.")
+            else:
+                check_value(item, kind[5:], f"{name}[{index}]", None, problems)
+    elif kind in _SCALAR_PROBLEMS:
+        message = _SCALAR_PROBLEMS[kind](value, name, max_length, got)
+        if message:
+            problems.add(name, message)
 
 
 def check_object(

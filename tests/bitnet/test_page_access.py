@@ -1,5 +1,5 @@
 """Every page renders for the roles that may see it, refuses the others (403), sends anonymous
-visitors to the login page, and answers 404 for another agency's ids (SPEC "Domain")."""
+visitors to the login page, and answers 404 for another agency's ids."""
 
 import datetime as dt
 from decimal import Decimal

@@ -2,7 +2,7 @@
 "Eksporter alle" with a progress bar that moves without reloading the page.
 
 The background task runs in a thread standing in for the Celery worker (the real worker is
-tested in test_export_worker.py)."""
+tested in tests/poweroffice/invoices/test_worker.py)."""
 
 import threading
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 from django.db import connection as db_connection
 
 from accounting.models import ExportStatus, Invoice
-from poweroffice.invoices.export import export_batch_run
+from poweroffice.invoices.batch import export_batch_run
 from tests.fixtures.export import make_invoice
 
 SHOTS = Path("/tmp/hexport")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from poweroffice.salary import services
 from payroll.models import PayrollExport, PayrollExportStatus
 from poweroffice.models import Connection
+from poweroffice.salary.create import payroll_export_create
+from poweroffice.salary.run import payroll_export_run
 from tests.fixtures.payroll import (
     LockingClient,
     connect_subgroup,
@@ -117,8 +118,8 @@ def test_wage_codes_page(browser_login, po, subgroup_a, payroll_a):
     page.screenshot(path=str(SHOTS / "lonnskoder.png"), full_page=True)
 
 
-def test_export_wizard(browser_login, po, world, payroll_a):
-    per = make_driver(world.office, number=4, first="Per", last="Olsen")
+def test_export_wizard(browser_login, po, payroll_world, payroll_a):
+    per = make_driver(payroll_world.office, number=4, first="Per", last="Olsen")
     make_log(
         per,
         trips=[
@@ -139,16 +140,16 @@ def test_export_wizard(browser_login, po, world, payroll_a):
             },
         ],
     )
-    lars = make_driver(world.office, number=6, first="Lars", last="Andersen")
+    lars = make_driver(payroll_world.office, number=6, first="Lars", last="Andersen")
     make_log(lars, trips=[{"date": may(6), "km": "100.0", "trailer": True}])
-    nora = make_driver(world.office, number=None, first="Nora", last="Strand")
+    nora = make_driver(payroll_world.office, number=None, first="Nora", last="Strand")
     nora_log = make_log(nora, trips=[{"date": may(9), "km": "15.0"}])
 
     page = browser_login(payroll_a)
     page.goto(page.base + "/lonn/lonnseksport/")
     with page.expect_navigation():
         page.get_by_role("link", name="Lag ny").click()
-    page.select_option("select[name=subgroup]", str(world.subgroup.pk))
+    page.select_option("select[name=subgroup]", str(payroll_world.subgroup.pk))
     page.fill("input[name=date_from]", "2026-05-01")
     page.fill("input[name=date_to]", "2026-05-31")
     with page.expect_navigation():
@@ -186,7 +187,7 @@ def test_export_wizard(browser_login, po, world, payroll_a):
     row = page.locator(f"tr[data-export='{export.pk}']")
     assert row.locator(".badge").inner_text() == "Eksportert"
     page.screenshot(path=str(SHOTS / "lonnseksport-liste.png"), full_page=True)
-    assert len(po.salary_lines(world.client_key)) == 6
+    assert len(po.salary_lines(payroll_world.client_key)) == 6
 
     with page.expect_navigation():
         row.get_by_role("link", name=str(export.pk)).click()
@@ -194,16 +195,20 @@ def test_export_wizard(browser_login, po, world, payroll_a):
     page.screenshot(path=str(SHOTS / "lonnseksport-detalj.png"), full_page=True)
 
 
-def test_rollback_incomplete_page(browser_login, po, world, payroll_a):
-    per = make_driver(world.office, number=4, first="Per", last="Olsen")
+def test_rollback_incomplete_page(browser_login, po, payroll_world, payroll_a):
+    per = make_driver(payroll_world.office, number=4, first="Per", last="Olsen")
     log = make_log(per, trips=[{"date": may(4), "km": "42.0", "toll": "44.00", "parking": "45.00"}])
-    export = services.payroll_export_create(
-        subgroup=world.subgroup, log_ids=[log.pk], date_from=may(1), date_to=may(31), user=payroll_a
+    export = payroll_export_create(
+        subgroup=payroll_world.subgroup,
+        log_ids=[log.pk],
+        date_from=may(1),
+        date_to=may(31),
+        user=payroll_a,
     )
     # The third line fails; the first was taken into a payroll run in the meantime.
     po.fault(method="POST", path="^/SalaryLines$", nth=3, status=400, body={"title": "Nei"})
-    locking = LockingClient(world.client_key, po=po, client_key=world.client_key)
-    export = services.payroll_export_run(export_id=export.pk, client=locking)
+    locking = LockingClient(payroll_world.client_key, po=po, client_key=payroll_world.client_key)
+    export = payroll_export_run(export_id=export.pk, client=locking)
     assert export.status == PayrollExportStatus.ROLLBACK_INCOMPLETE
 
     page = browser_login(payroll_a)
@@ -213,10 +218,10 @@ def test_rollback_incomplete_page(browser_login, po, world, payroll_a):
     assert "Per Olsen (ansattnr. 4), lønnsart 7100, kr 222,60" in stuck.inner_text()
     page.screenshot(path=str(SHOTS / "lonnseksport-tilbakerulling.png"), full_page=True)
 
-    po.unlock(world.client_key, locking.locked)
+    po.unlock(payroll_world.client_key, locking.locked)
     with page.expect_navigation():
         page.get_by_role("button", name="Prøv tilbakerulling igjen").click()
     page.wait_for_selector(".alert-success")
     assert "Tilbakerullingen er fullført" in page.locator(".alert-success").inner_text()
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
     page.screenshot(path=str(SHOTS / "lonnseksport-rullet-tilbake.png"), full_page=True)

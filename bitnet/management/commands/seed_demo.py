@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 
 from bitnet.demo import DEMO_PASSWORD, USERS, demo_seed
-from payroll.demo import demo_payroll
 from poweroffice.demo import demo_connect
+from poweroffice.salary.demo import demo_payroll
 
 
 class Command(BaseCommand):

@@ -4,10 +4,13 @@ Prints one line per subgroup (checked, changed, requests, error) and exits non-z
 subgroup failed.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bitnet.models import Subgroup
-from poweroffice.payments.services import payments_connected_subgroups, payments_sync
+from poweroffice.payments.selectors import payments_connected_subgroups
+from poweroffice.payments.services import payments_sync
 
 
 class Command(BaseCommand):
@@ -23,7 +26,9 @@ class Command(BaseCommand):
             "--subgroup", type=int, metavar="ID", help="Only this subgroup (its id)."
         )
 
-    def handle(self, *args, full: bool = False, subgroup: int | None = None, **options) -> None:
+    def handle(
+        self, *args: Any, full: bool = False, subgroup: int | None = None, **options: Any
+    ) -> None:
         if subgroup is not None:
             subgroups = list(Subgroup.objects.filter(pk=subgroup).select_related("agency"))
             if not subgroups:

@@ -8,11 +8,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
+from accounting.customers.services import customer_create
 from accounting.hooks import invoice_committed
+from accounting.invoices.services import LineInput, credit_note_create, invoice_create
 from accounting.models import Customer, Invoice, InvoiceKind
 from accounting.money import is_valid_kid
-from accounting.invoices.services import LineInput, credit_note_create, customer_create, invoice_create
-from bitnet.services import NumberSeriesExhausted
+from bitnet.agencies.services import NumberSeriesExhausted
 from tests.factories import (
     AccountFactory,
     ArticleFactory,

@@ -5,9 +5,10 @@ reason. Real services on both sides, the sandbox over real HTTP."""
 from __future__ import annotations
 
 from accounting.models import ExportStatus
-from poweroffice.models import AttemptTrigger
-from poweroffice.invoices.export import invoice_export
 from poweroffice.chart.services import prerequisites_check
+from poweroffice.invoices.export import invoice_export
+from poweroffice.models import AttemptTrigger
+from tests.fixtures.export import make_invoice
 
 
 def _checks(world) -> dict[str, dict]:
@@ -16,7 +17,7 @@ def _checks(world) -> dict[str, dict]:
 
 def test_exported_invoices_are_ours_and_a_foreign_number_is_a_collision(export_world):
     world = export_world
-    invoice = make_invoice(world)  # noqa: F405
+    invoice = make_invoice(world)
     invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL)
     invoice.refresh_from_db()
     assert invoice.export_status == ExportStatus.EXPORTED
@@ -48,7 +49,7 @@ def test_failing_prerequisites_hold_automatic_export_with_the_reason(
     assert world.connection.prerequisites_ok is False
 
     with django_capture_on_commit_callbacks(execute=True):
-        invoice = make_invoice(world)  # noqa: F405
+        invoice = make_invoice(world)
 
     invoice.refresh_from_db()
     assert invoice.export_status == ExportStatus.HELD

@@ -12,8 +12,8 @@ from django.test import RequestFactory
 
 from accounting.models import Account, Article
 from poweroffice.crypto import encrypt_secret
-from poweroffice.models import AccountValidation, Connection
 from poweroffice.datadeling.connection import connection_for_subgroup
+from poweroffice.models import AccountValidation, Connection
 from tests.factories import SubgroupFactory
 
 URL = "/administrasjon/kontoplan/valider/"

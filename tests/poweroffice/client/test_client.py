@@ -21,13 +21,10 @@ import pytest
 import redis
 from django.core.cache import cache
 
-from poweroffice.client import client as client_module
 from poweroffice.client.client import (
     MAX_DOCUMENTATION_BYTES,
     OUTGOING_INVOICE_VOUCHER_PATH,
     PowerOfficeClient,
-    format_code_list,
-    format_number_list,
 )
 from poweroffice.client.errors import (
     AuthenticationError,
@@ -41,6 +38,7 @@ from poweroffice.client.errors import (
     TransientError,
     ValidationError,
 )
+from poweroffice.client.params import format_code_list, format_number_list
 from poweroffice.client.ratelimit import (
     LocalRateLimiter,
     RedisRateLimiter,
@@ -1117,4 +1115,7 @@ def test_settings_defaults_apply_without_arguments(settings, sandbox_settings):
     assert po.token_url == sandbox_settings.POWEROFFICE_TOKEN_URL
     assert po.timeout == 12.5
     assert po.rate_limiter.rate == 7
-    assert client_module.DEFAULTS["POWEROFFICE_RATE_LIMIT"] == 10.0
+    # The defaults live in one place, bitnet/settings.py.
+    from bitnet import settings as project_settings
+
+    assert project_settings.POWEROFFICE_RATE_LIMIT == 10.0

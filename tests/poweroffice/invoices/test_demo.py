@@ -10,8 +10,8 @@ from django.core.management import call_command
 from accounting.models import ExportStatus, Invoice
 from bitnet.models import Agency, Office
 from poweroffice.crypto import decrypt_secret
+from poweroffice.invoices.batch import invoices_export
 from poweroffice.models import AttemptTrigger, Connection, Department
-from poweroffice.invoices.export import invoices_export
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from accounting.models import ExportStatus, PaymentStatus
-from poweroffice.models import AttemptOutcome, AttemptTrigger, ExportAttempt
 from poweroffice.datadeling.departments import departments_sync
-from poweroffice.invoices.export import invoice_export, voucher_reference
+from poweroffice.invoices.export import invoice_export
+from poweroffice.invoices.voucher import voucher_reference
+from poweroffice.models import AttemptOutcome, AttemptTrigger, ExportAttempt
 from tests.fixtures.export import make_credit_note, make_invoice
 
 pytestmark = pytest.mark.django_db

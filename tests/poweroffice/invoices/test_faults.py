@@ -6,14 +6,11 @@ import time
 import pytest
 
 from accounting.models import ExportStatus
-from poweroffice.models import AttemptOutcome, AttemptTrigger, ExportAttempt
 from poweroffice.datadeling.departments import departments_sync
-from poweroffice.invoices.export import (
-    AUTH_MESSAGE,
-    TRANSIENT_MESSAGE,
-    invoice_export,
-    invoices_export,
-)
+from poweroffice.invoices.batch import invoices_export
+from poweroffice.invoices.export import invoice_export
+from poweroffice.messages import AUTH_MESSAGE, TRANSIENT_MESSAGE
+from poweroffice.models import AttemptOutcome, AttemptTrigger, ExportAttempt
 from tests.fixtures.export import make_invoice
 
 pytestmark = pytest.mark.django_db

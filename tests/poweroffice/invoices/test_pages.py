@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from accounting.models import ExportStatus, Invoice
-from poweroffice.models import AttemptTrigger, ExportBatch
 from poweroffice.invoices.export import invoice_export
+from poweroffice.models import AttemptTrigger, ExportBatch
 from tests.factories import CustomerFactory, OfficeFactory, SubgroupFactory
 from tests.fixtures.export import make_invoice
 

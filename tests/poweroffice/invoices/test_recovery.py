@@ -12,14 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounting.models import ExportStatus, Invoice
+from poweroffice.invoices.batch import export_batch_create, export_batch_run, invoices_export
+from poweroffice.invoices.export import invoice_export
+from poweroffice.invoices.sweep import export_sweep
 from poweroffice.models import AttemptTrigger, ExportAttempt, ExportBatch
-from poweroffice.invoices.export import (
-    export_batch_create,
-    export_batch_run,
-    export_sweep,
-    invoice_export,
-    invoices_export,
-)
 from tests.fixtures.export import make_invoice
 
 LONG_AGO = dt.timedelta(hours=1)

@@ -15,13 +15,14 @@ from django.db import connection as db_connection
 
 from accounting.models import ExportStatus, Invoice
 from bitnet.celery import app as celery_app
+from poweroffice.invoices.batch import export_batch_create
+from poweroffice.invoices.sweep import export_sweep
 from poweroffice.models import ExportAttempt, ExportBatch
-from poweroffice.invoices.export import export_batch_create, export_sweep
 from tests.fixtures.export import make_invoice
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 LOG_DIR = Path("/tmp/hexport")
 
 

@@ -12,14 +12,12 @@ from django.utils import timezone
 
 from accounting.models import InvoiceKind, PaymentStatus
 from poweroffice.models import Connection, PaymentSyncRun
+from poweroffice.payments.apply import observation_from_row, payment_status_for, payments_apply
+from poweroffice.payments.selectors import STALE_AFTER
 from poweroffice.payments.services import (
     SKIPPED_MESSAGE,
-    STALE_AFTER,
     STALE_MESSAGE,
     invoice_number_filters,
-    observation_from_row,
-    payment_status_for,
-    payments_apply,
     payments_claim,
     payments_sync,
 )

@@ -14,12 +14,12 @@ from django.db import connection as db_connection
 
 from accounting.models import PaymentStatus
 from bitnet.celery import app as celery_app
-from poweroffice.payments import tasks as tasks_payments
 from poweroffice.models import PaymentSyncRun
+from poweroffice.payments import tasks as tasks_payments
 from tests.factories import SubgroupFactory
 from tests.fixtures.payments import PowerOfficeClientSetup
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounting.models import Invoice, PaymentStatus
 from poweroffice.models import PaymentSyncRun
-from poweroffice.payments.services import SKIPPED_MESSAGE, payments_apply, payments_sync
+from poweroffice.payments.apply import payments_apply
+from poweroffice.payments.services import SKIPPED_MESSAGE, payments_sync
 from tests.fixtures.payments import PowerOfficeClientSetup, exported_invoice, row, ts
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,5 @@
 """python manage.py payroll_export: the same validations and export as the wizard, an exit code
-that says whether it stopped, and the demo set-up (payroll.demo.demo_payroll)."""
+that says whether it stopped, and the demo set-up (poweroffice.salary.demo.demo_payroll)."""
 
 import datetime as dt
 import io
@@ -15,9 +15,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from bitnet.models import Subgroup
-from payroll.demo import DEMO_WAGE_CODES, demo_payroll
 from payroll.models import DrivingLog, PayrollExport, PayrollExportStatus, WageCodeMapping
 from poweroffice.models import Connection
+from poweroffice.salary.demo import DEMO_WAGE_CODES, demo_payroll
 from tests.factories import OfficeFactory, SubgroupFactory
 from tests.fixtures.payroll import (
     connect_subgroup,
@@ -27,7 +27,7 @@ from tests.fixtures.payroll import (
     may,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(*args):
@@ -37,10 +37,10 @@ def run(*args):
 
 
 @pytest.mark.django_db
-def test_command_exports_all_logbooks_in_range(po, world):
-    per = make_driver(world.office, number=4, first="Per", last="Olsen")
+def test_command_exports_all_logbooks_in_range(po, payroll_world):
+    per = make_driver(payroll_world.office, number=4, first="Per", last="Olsen")
     make_log(per, trips=[{"date": may(4), "km": "42.0", "toll": "44.00"}])
-    lars = make_driver(world.office, number=6, first="Lars", last="Andersen")
+    lars = make_driver(payroll_world.office, number=6, first="Lars", last="Andersen")
     make_log(lars, trips=[{"date": may(6), "km": "100.0"}])
     out, err = run("--from", "2026-05-01", "--to", "2026-05-31")
     export = PayrollExport.objects.get()
@@ -50,27 +50,29 @@ def test_command_exports_all_logbooks_in_range(po, world):
     ]
     assert err == ""
     assert export.status == PayrollExportStatus.EXPORTED and export.created_by is None
-    assert len(po.salary_lines(world.client_key)) == 3
+    assert len(po.salary_lines(payroll_world.client_key)) == 3
     # Nothing left to export the second time.
-    out, _ = run("--from", "2026-05-01", "--to", "2026-05-31", "--subgroup", str(world.subgroup.pk))
+    out, _ = run(
+        "--from", "2026-05-01", "--to", "2026-05-31", "--subgroup", str(payroll_world.subgroup.pk)
+    )
     assert out == "Hansen Oslo: ingen kjørebøker å eksportere.\n"
     assert PayrollExport.objects.count() == 1
 
 
 @pytest.mark.django_db
-def test_command_prints_the_validation_messages_and_stops(po, world):
+def test_command_prints_the_validation_messages_and_stops(po, payroll_world):
     WageCodeMapping.objects.filter(kind="toll").delete()
-    nora = make_driver(world.office, number=None, first="Nora", last="Strand")
+    nora = make_driver(payroll_world.office, number=None, first="Nora", last="Strand")
     make_log(nora, trips=[{"date": may(4), "km": "42.0", "toll": "44.00"}])
     with pytest.raises(CommandError) as stopped:
         run("--from", "2026-05-01", "--to", "2026-05-31")
     assert str(stopped.value) == "Eksporten er stoppet: rett feilene over og kjør på nytt."
     assert not PayrollExport.objects.exists()
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
 
 
 @pytest.mark.django_db
-def test_command_rejects_bad_arguments(po, world):
+def test_command_rejects_bad_arguments(po, payroll_world):
     with pytest.raises(CommandError, match="Ugyldig dato"):
         run("--from", "1.5.2026", "--to", "2026-05-31")
     with pytest.raises(CommandError, match="Fant ingen undergruppe med id 999999"):

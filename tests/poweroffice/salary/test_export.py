@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection as db_connection
 
-from poweroffice.salary import services
+from accounting.money import kr
 from payroll.models import (
     DrivingLog,
     PayrollExport,
@@ -16,17 +16,20 @@ from payroll.models import (
     PayrollExportLog,
     PayrollExportStatus,
 )
+from poweroffice.salary.create import payroll_export_create
+from poweroffice.salary.problems import PayrollExportBlocked
+from poweroffice.salary.run import payroll_export_run
 from tests.fixtures.payroll import LockingClient, make_driver, make_log, may
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def drivers(world):
+def drivers(payroll_world):
     """Three drivers (employees 4, 5, 6 in the sandbox), May 2026."""
-    kari = make_driver(world.office, number=4, first="Per", last="Olsen")
-    lars = make_driver(world.office, number=6, first="Lars", last="Andersen")
-    knut = make_driver(world.office, number=8, first="Knut", last="Nilsen")
+    kari = make_driver(payroll_world.office, number=4, first="Per", last="Olsen")
+    lars = make_driver(payroll_world.office, number=6, first="Lars", last="Andersen")
+    knut = make_driver(payroll_world.office, number=8, first="Knut", last="Nilsen")
     logs = [
         make_log(
             kari,
@@ -41,9 +44,9 @@ def drivers(world):
     return {"kari": kari, "lars": lars, "knut": knut, "logs": logs}
 
 
-def _create(world, logs, user=None, token=None):
-    return services.payroll_export_create(
-        subgroup=world.subgroup,
+def _create(payroll_world, logs, user=None, token=None):
+    return payroll_export_create(
+        subgroup=payroll_world.subgroup,
         log_ids=[log.pk for log in logs],
         date_from=may(1),
         date_to=may(31),
@@ -52,20 +55,20 @@ def _create(world, logs, user=None, token=None):
     )
 
 
-def test_export_creates_exact_salary_lines(po, world, drivers, payroll_a):
-    export = _create(world, drivers["logs"], payroll_a)
+def test_export_creates_exact_salary_lines(po, payroll_world, drivers, payroll_a):
+    export = _create(payroll_world, drivers["logs"], payroll_a)
     assert export.lines_total == 7
-    export = services.payroll_export_run(export_id=export.pk)
+    export = payroll_export_run(export_id=export.pk)
 
     assert export.status == PayrollExportStatus.EXPORTED
     assert export.lines_created == 7
-    lines = po.salary_lines(world.client_key)
+    lines = po.salary_lines(payroll_world.client_key)
     assert len(lines) == 7
     by_ref = {line["ExternalImportReference"]: line for line in lines}
-    employee4 = po.employee(world.client_key, 4)
+    employee4 = po.employee(payroll_world.client_key, 4)
     mileage = by_ref[f"bitnet-pay-{export.pk}-4-7100-2026"]
     assert mileage["EmployeeId"] == employee4["Id"]
-    assert mileage["PayItemId"] == po.pay_item(world.client_key, "7100")["Id"]
+    assert mileage["PayItemId"] == po.pay_item(payroll_world.client_key, "7100")["Id"]
     # 54.5 km × 5.30 = 288.85; PowerOffice computes it from the drivers (QuantityAndRate).
     assert Decimal(str(mileage["Quantity"])) == Decimal("54.5")
     assert Decimal(str(mileage["Rate"])) == Decimal("5.30")
@@ -81,13 +84,15 @@ def test_export_creates_exact_salary_lines(po, world, drivers, payroll_a):
         "132.00"
     )
     # What was sent: the exact body of one POST.
-    posts = po.requests(method="POST", path="SalaryLines", client_id=world.client["client_id"])
+    posts = po.requests(
+        method="POST", path="SalaryLines", client_id=payroll_world.client["client_id"]
+    )
     sent = next(
         p["body"] for p in posts if p["body"]["ExternalImportReference"].endswith("-4-7100-2026")
     )
     assert sent == {
         "EmployeeId": employee4["Id"],
-        "PayItemId": po.pay_item(world.client_key, "7100")["Id"],
+        "PayItemId": po.pay_item(payroll_world.client_key, "7100")["Id"],
         "Quantity": 54.5,
         "Rate": 5.3,
         "Comment": "Kjøring 04.05–18.05.2026, 2 turer",
@@ -103,19 +108,19 @@ def test_export_creates_exact_salary_lines(po, world, drivers, payroll_a):
     ) + Decimal("530.00") + Decimal("44.52") + Decimal("132.00")
 
 
-def test_requests_are_lines_plus_a_bounded_few(po, world, drivers):
-    before = len(po.requests(client_id=world.client["client_id"]))
-    export = _create(world, drivers["logs"])
-    services.payroll_export_run(export_id=export.pk)
-    sent = po.requests(client_id=world.client["client_id"])[before:]
+def test_requests_are_lines_plus_a_bounded_few(po, payroll_world, drivers):
+    before = len(po.requests(client_id=payroll_world.client["client_id"]))
+    export = _create(payroll_world, drivers["logs"])
+    payroll_export_run(export_id=export.pk)
+    sent = po.requests(client_id=payroll_world.client["client_id"])[before:]
     routes = [(r["method"], r["route"]) for r in sent if r["route"] != "/OAuth/Token"]
     assert routes.count(("POST", "/SalaryLines")) == 7
     # the check: GET /PayItems and GET /Employees, once each
     assert len(routes) == 7 + 2
 
 
-def test_failure_at_line_k_rolls_everything_back(po, world, drivers, payroll_a):
-    export = _create(world, drivers["logs"], payroll_a)
+def test_failure_at_line_k_rolls_everything_back(po, payroll_world, drivers, payroll_a):
+    export = _create(payroll_world, drivers["logs"], payroll_a)
     po.fault(
         method="POST",
         path="^/SalaryLines$",
@@ -123,16 +128,16 @@ def test_failure_at_line_k_rolls_everything_back(po, world, drivers, payroll_a):
         status=400,
         body={"title": "Salary line validation error(s)", "detail": "Employee is not active."},
     )
-    export = services.payroll_export_run(export_id=export.pk)
+    export = payroll_export_run(export_id=export.pk)
 
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
     assert export.status == PayrollExportStatus.ROLLED_BACK
     assert export.lines_created == 3 and export.lines_deleted == 3
     failed = export.lines.get(state=PayrollExportLineState.FAILED)
     assert failed.position == 4
     assert export.error == (
         f"Lønnslinje 4 av 7 ({failed.employee}, ansattnr. {failed.employee_number}, lønnsart "
-        f"{failed.pay_item_code}, kr {services.kr(failed.amount)}) ble avvist av PowerOffice Go: "
+        f"{failed.pay_item_code}, kr {kr(failed.amount)}) ble avvist av PowerOffice Go: "
         "Employee is not active."
     )
     states = list(export.lines.order_by("position").values_list("state", flat=True))
@@ -140,47 +145,47 @@ def test_failure_at_line_k_rolls_everything_back(po, world, drivers, payroll_a):
     # The logbooks are free again and keep their status: a new export takes them.
     assert not PayrollExportLog.objects.filter(active=True).exists()
     assert set(DrivingLog.objects.values_list("status", flat=True)) == {"approved"}
-    again = services.payroll_export_run(export_id=_create(world, drivers["logs"]).pk)
+    again = payroll_export_run(export_id=_create(payroll_world, drivers["logs"]).pk)
     assert again.status == PayrollExportStatus.EXPORTED
-    assert len(po.salary_lines(world.client_key)) == 7
+    assert len(po.salary_lines(payroll_world.client_key)) == 7
 
 
-def test_failure_at_first_line_is_failed_with_nothing_to_delete(po, world, drivers):
-    export = _create(world, drivers["logs"])
+def test_failure_at_first_line_is_failed_with_nothing_to_delete(po, payroll_world, drivers):
+    export = _create(payroll_world, drivers["logs"])
     po.fault(method="POST", path="^/SalaryLines$", nth=1, status=403, body={"title": "Forbidden"})
-    export = services.payroll_export_run(export_id=export.pk)
+    export = payroll_export_run(export_id=export.pk)
     assert export.status == PayrollExportStatus.FAILED
     assert "Lønnslinje 1 av 7" in export.error
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
     assert not PayrollExportLog.objects.filter(active=True).exists()
 
 
-def test_timeout_after_create_is_found_and_rolled_back(po, world, drivers, settings):
+def test_timeout_after_create_is_found_and_rolled_back(po, payroll_world, drivers, settings):
     """A 5xx after PowerOffice processed the line (the answer was lost): the client's lookup by
     reference, or ours during rollback, finds it, so nothing is left behind."""
     settings.POWEROFFICE_MAX_ATTEMPTS = 1
-    export = _create(world, drivers["logs"])
+    export = _create(payroll_world, drivers["logs"])
     po.fault(method="POST", path="^/SalaryLines$", nth=2, status=503, when="after")
-    export = services.payroll_export_run(export_id=export.pk)
+    export = payroll_export_run(export_id=export.pk)
     assert export.status == PayrollExportStatus.ROLLED_BACK
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
     assert export.lines_deleted == 2  # line 1, and line 2 that PowerOffice did create
 
 
-def test_lock_during_rollback_then_retry(po, world, drivers, client, payroll_a):
-    export = _create(world, drivers["logs"], payroll_a)
+def test_lock_during_rollback_then_retry(po, payroll_world, drivers, client, payroll_a):
+    export = _create(payroll_world, drivers["logs"], payroll_a)
     po.fault(method="POST", path="^/SalaryLines$", nth=3, status=400, body={"title": "Nope"})
-    locking = LockingClient(world.client_key, po=po, client_key=world.client_key)
-    export = services.payroll_export_run(export_id=export.pk, client=locking)
+    locking = LockingClient(payroll_world.client_key, po=po, client_key=payroll_world.client_key)
+    export = payroll_export_run(export_id=export.pk, client=locking)
 
     assert export.status == PayrollExportStatus.ROLLBACK_INCOMPLETE
     stuck = export.lines.get(state=PayrollExportLineState.DELETE_FAILED)
     assert stuck.po_salary_line_id == locking.locked
     assert stuck.error.startswith("Låst i PowerOffice Go")
-    assert [x["Id"] for x in po.salary_lines(world.client_key)] == [locking.locked]
+    assert [x["Id"] for x in po.salary_lines(payroll_world.client_key)] == [locking.locked]
     # The logbooks stay claimed while a line is left in PowerOffice Go.
-    with pytest.raises(services.PayrollExportBlocked) as blocked:
-        _create(world, drivers["logs"])
+    with pytest.raises(PayrollExportBlocked) as blocked:
+        _create(payroll_world, drivers["logs"])
     assert blocked.value.problems[0].code == "claimed"
     assert f"lønnseksport {export.pk}" in blocked.value.problems[0].message
 
@@ -196,34 +201,34 @@ def test_lock_during_rollback_then_retry(po, world, drivers, client, payroll_a):
     export.refresh_from_db()
     assert export.status == PayrollExportStatus.ROLLBACK_INCOMPLETE
 
-    po.unlock(world.client_key, stuck.po_salary_line_id)
+    po.unlock(payroll_world.client_key, stuck.po_salary_line_id)
     response = client.post(f"/lonn/lonnseksport/{export.pk}/tilbakerulling/")
     assert response.status_code == 302
     export.refresh_from_db()
     assert export.status == PayrollExportStatus.ROLLED_BACK
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
     stuck.refresh_from_db()
     assert stuck.state == PayrollExportLineState.DELETED
     assert not PayrollExportLog.objects.filter(active=True).exists()
 
 
-def test_double_submission_creates_lines_once(po, world, drivers, payroll_a):
+def test_double_submission_creates_lines_once(po, payroll_world, drivers, payroll_a):
     token = uuid.uuid4()
-    first = _create(world, drivers["logs"], payroll_a, token)
-    second = _create(world, drivers["logs"], payroll_a, token)
+    first = _create(payroll_world, drivers["logs"], payroll_a, token)
+    second = _create(payroll_world, drivers["logs"], payroll_a, token)
     assert first.pk == second.pk
-    services.payroll_export_run(export_id=first.pk)
-    services.payroll_export_run(export_id=second.pk)  # claimed already: does nothing
+    payroll_export_run(export_id=first.pk)
+    payroll_export_run(export_id=second.pk)  # claimed already: does nothing
     assert PayrollExport.objects.count() == 1
-    lines = po.salary_lines(world.client_key)
+    lines = po.salary_lines(payroll_world.client_key)
     assert len(lines) == 7
     assert len({line["ExternalImportReference"] for line in lines}) == 7
 
 
-def test_same_logbook_twice_is_refused(po, world, drivers):
-    first = _create(world, drivers["logs"][:1])
-    with pytest.raises(services.PayrollExportBlocked) as blocked:
-        _create(world, drivers["logs"])
+def test_same_logbook_twice_is_refused(po, payroll_world, drivers):
+    first = _create(payroll_world, drivers["logs"][:1])
+    with pytest.raises(PayrollExportBlocked) as blocked:
+        _create(payroll_world, drivers["logs"])
     problem = blocked.value.problems[0]
     assert problem.code == "claimed"
     assert problem.message == (
@@ -234,11 +239,11 @@ def test_same_logbook_twice_is_refused(po, world, drivers):
     assert PayrollExport.objects.count() == 1
 
 
-def test_resumed_run_adopts_lines_created_before_a_crash(po, world, drivers):
+def test_resumed_run_adopts_lines_created_before_a_crash(po, payroll_world, drivers):
     """A worker died after PowerOffice created line 2 but before we stored its id: the
     redelivered task must not create it twice."""
-    export = _create(world, drivers["logs"])
-    services.payroll_export_run(export_id=export.pk)
+    export = _create(payroll_world, drivers["logs"])
+    payroll_export_run(export_id=export.pk)
     line = export.lines.get(position=2)
     # Simulate the crash: forget the id, mark the export as a stale running one.
     line.state, line.po_salary_line_id = PayrollExportLineState.PENDING, None
@@ -248,16 +253,16 @@ def test_resumed_run_adopts_lines_created_before_a_crash(po, world, drivers):
         heartbeat_at="2020-01-01T00:00:00Z",
         lines_created=6,
     )
-    export = services.payroll_export_run(export_id=export.pk)
+    export = payroll_export_run(export_id=export.pk)
     assert export.status == PayrollExportStatus.EXPORTED
-    assert len(po.salary_lines(world.client_key)) == 7
+    assert len(po.salary_lines(payroll_world.client_key)) == 7
     line.refresh_from_db()
     assert line.state == PayrollExportLineState.CREATED and line.po_salary_line_id
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same_token", [True, False])
-def test_concurrent_submissions_claim_the_logbooks_once(po, world, drivers, same_token):
+def test_concurrent_submissions_claim_the_logbooks_once(po, payroll_world, drivers, same_token):
     """Two requests at the same moment (a double click that got through, or two people): one
     export, its lines created once."""
     shared = uuid.uuid4()
@@ -267,9 +272,11 @@ def test_concurrent_submissions_claim_the_logbooks_once(po, world, drivers, same
     def submit():
         try:
             barrier.wait(timeout=10)
-            export = _create(world, drivers["logs"], token=shared if same_token else uuid.uuid4())
+            export = _create(
+                payroll_world, drivers["logs"], token=shared if same_token else uuid.uuid4()
+            )
             results.append(("export", export.pk))
-        except services.PayrollExportBlocked as blocked:
+        except PayrollExportBlocked as blocked:
             results.append(("blocked", blocked.problems[0].code))
         finally:
             db_connection.close()
@@ -285,6 +292,6 @@ def test_concurrent_submissions_claim_the_logbooks_once(po, world, drivers, same
     else:
         assert sorted(results) == [("blocked", "claimed"), ("export", export.pk)]
     for export_id in {pk for kind, pk in results if kind == "export"}:
-        services.payroll_export_run(export_id=export_id)
-    assert len(po.salary_lines(world.client_key)) == 7
+        payroll_export_run(export_id=export_id)
+    assert len(po.salary_lines(payroll_world.client_key)) == 7
     assert PayrollExportLog.objects.filter(active=True).count() == 3

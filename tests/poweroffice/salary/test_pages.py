@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from poweroffice.salary import services
 from payroll.models import (
     PayrollExport,
     PayrollExportStatus,
     WageCodeMapping,
 )
 from poweroffice.models import Connection
+from poweroffice.salary.create import payroll_export_create
 from tests.factories import OfficeFactory, SubgroupFactory
 from tests.fixtures.payroll import connect_subgroup, make_driver, make_log, may
 
@@ -28,8 +28,8 @@ def text(response) -> str:
 
 
 @pytest.fixture
-def per(world):
-    return make_driver(world.office, number=4, first="Per", last="Olsen")
+def per(payroll_world):
+    return make_driver(payroll_world.office, number=4, first="Per", last="Olsen")
 
 
 @pytest.fixture
@@ -43,9 +43,9 @@ def per_log(per):
     )
 
 
-def _post_export(client, world, logs, action="export", token=None):
+def _post_export(client, payroll_world, logs, action="export", token=None):
     data = {
-        "subgroup": world.subgroup.pk,
+        "subgroup": payroll_world.subgroup.pk,
         "date_from": "2026-05-01",
         "date_to": "2026-05-31",
         "logs": [log.pk for log in logs],
@@ -85,16 +85,16 @@ def test_integrations_for_administrators_only(client, personas):
         assert client.get("/administrasjon/integrasjoner/").status_code == expected, name
 
 
-def test_foreign_ids_are_404(client, world, per_log, payroll_a, admin_b):
-    export = services.payroll_export_create(
-        subgroup=world.subgroup,
+def test_foreign_ids_are_404(client, payroll_world, per_log, payroll_a, admin_b):
+    export = payroll_export_create(
+        subgroup=payroll_world.subgroup,
         log_ids=[per_log.pk],
         date_from=may(1),
         date_to=may(31),
         user=payroll_a,
     )
     client.force_login(admin_b)
-    sg = world.subgroup.pk
+    sg = payroll_world.subgroup.pk
     assert client.get(f"/lonn/lonnseksport/{export.pk}/").status_code == 404
     assert client.get(f"/lonn/lonnseksport/{export.pk}/status/").status_code == 404
     assert client.post(f"/lonn/lonnseksport/{export.pk}/tilbakerulling/").status_code == 404
@@ -102,8 +102,8 @@ def test_foreign_ids_are_404(client, world, per_log, payroll_a, admin_b):
     assert client.post(f"/administrasjon/integrasjoner/{sg}/aktiver/", {}).status_code == 404
     assert client.post(f"/administrasjon/integrasjoner/{sg}/deaktiver/").status_code == 404
     assert client.get(SEARCH.format(sg=sg)).status_code == 400  # not a choice for B
-    assert world.subgroup.name not in client.get("/lonn/lonnseksport/").content.decode()
-    assert Connection.objects.get(subgroup=world.subgroup).payroll_enabled
+    assert payroll_world.subgroup.name not in client.get("/lonn/lonnseksport/").content.decode()
+    assert Connection.objects.get(subgroup=payroll_world.subgroup).payroll_enabled
 
 
 # --- Administrasjon > Integrasjoner ------------------------------------------------------------
@@ -221,11 +221,18 @@ def test_wage_codes_saved_checked_and_named(client, po, subgroup_a, payroll_a):
     assert WageCodeMapping.objects.get(kind="parking").pay_item_name == "Bompenger"
 
 
-def test_wage_codes_missing_or_inactive_are_refused_beside_the_field(client, world, payroll_a):
+def test_wage_codes_missing_or_inactive_are_refused_beside_the_field(
+    client, payroll_world, payroll_a
+):
     client.force_login(payroll_a)
     response = client.post(
         "/lonn/lonnskoder/",
-        {"undergruppe": world.subgroup.pk, "mileage": "7199", "passenger": "9999", "toll": "7140"},
+        {
+            "undergruppe": payroll_world.subgroup.pk,
+            "mileage": "7199",
+            "passenger": "9999",
+            "toll": "7140",
+        },
     )
     assert response.status_code == 400
     page = text(response)
@@ -236,26 +243,26 @@ def test_wage_codes_missing_or_inactive_are_refused_beside_the_field(client, wor
     assert codes["mileage"] == "7100" and codes["passenger"] == "7101"
 
 
-def test_distance_kinds_need_their_own_code(client, world, payroll_a):
+def test_distance_kinds_need_their_own_code(client, payroll_world, payroll_a):
     client.force_login(payroll_a)
     response = client.post(
         "/lonn/lonnskoder/",
-        {"undergruppe": world.subgroup.pk, "mileage": "7100", "trailer": "7100"},
+        {"undergruppe": payroll_world.subgroup.pk, "mileage": "7100", "trailer": "7100"},
     )
     assert response.status_code == 400
     assert "Lønnsart 7100 er også valgt for Kilometergodtgjørelse" in text(response)
 
 
-def test_wage_codes_checked_on_demand(client, po, world, payroll_a):
+def test_wage_codes_checked_on_demand(client, po, payroll_world, payroll_a):
     po.patch(
-        world.client_key,
+        payroll_world.client_key,
         "payitems",
-        po.pay_item(world.client_key, "7140")["Id"],
+        po.pay_item(payroll_world.client_key, "7140")["Id"],
         {"IsActive": False},
     )
     client.force_login(payroll_a)
     response = client.post(
-        f"/lonn/lonnskoder/kontroller/?undergruppe={world.subgroup.pk}", follow=True
+        f"/lonn/lonnskoder/kontroller/?undergruppe={payroll_world.subgroup.pk}", follow=True
     )
     page = text(response)
     assert "Lønnsart 7140 (Bompenger) er inaktiv i PowerOffice Go." in page
@@ -266,79 +273,82 @@ def test_wage_codes_checked_on_demand(client, po, world, payroll_a):
 # --- Lønnseksport: the four validations ----------------------------------------------------------
 
 
-def _stopped(client, world, logs):
+def _stopped(client, payroll_world, logs):
     """Both "Søk" and "Eksporter" stop: the search shows the problems, the export is refused."""
-    search = client.get(SEARCH.format(sg=world.subgroup.pk))
+    search = client.get(SEARCH.format(sg=payroll_world.subgroup.pk))
     assert search.status_code == 200
-    export = _post_export(client, world, logs)
+    export = _post_export(client, payroll_world, logs)
     assert export.status_code == 400
     assert not PayrollExport.objects.exists()
     return text(search), text(export)
 
 
-def test_validation_1_wage_code_missing_in_poweroffice(client, po, world, per_log, payroll_a):
+def test_validation_1_wage_code_missing_in_poweroffice(
+    client, po, payroll_world, per_log, payroll_a
+):
     WageCodeMapping.objects.filter(kind="passenger").update(pay_item_code="7777")
     client.force_login(payroll_a)
-    search, export = _stopped(client, world, [per_log])
+    search, export = _stopped(client, payroll_world, [per_log])
     message = (
         "Lønnsart 7777 finnes ikke i PowerOffice Go. Den er satt opp for passasjertillegg. "
-        f'<a href="/lonn/lonnskoder/?undergruppe={world.subgroup.pk}">Gå til Lønnskoder →</a>'
+        f'<a href="/lonn/lonnskoder/?undergruppe={payroll_world.subgroup.pk}">'
+        "Gå til Lønnskoder →</a>"
     )
     assert message in search and message in export
-    assert po.salary_lines(world.client_key) == []
+    assert po.salary_lines(payroll_world.client_key) == []
 
 
-def test_validation_1_wage_code_inactive(client, po, world, per_log, payroll_a):
+def test_validation_1_wage_code_inactive(client, po, payroll_world, per_log, payroll_a):
     po.patch(
-        world.client_key,
+        payroll_world.client_key,
         "payitems",
-        po.pay_item(world.client_key, "7100")["Id"],
+        po.pay_item(payroll_world.client_key, "7100")["Id"],
         {"IsActive": False},
     )
     client.force_login(payroll_a)
-    search, _ = _stopped(client, world, [per_log])
+    search, _ = _stopped(client, payroll_world, [per_log])
     assert (
         "Lønnsart 7100 (Kilometergodtgjørelse) er inaktiv i PowerOffice Go. Den er satt opp for "
         "kilometergodtgjørelse." in search
     )
 
 
-def test_validation_2_driver_without_employee_number(client, world, per_log, payroll_a):
-    nora = make_driver(world.office, number=None, first="Nora", last="Strand")
+def test_validation_2_driver_without_employee_number(client, payroll_world, per_log, payroll_a):
+    nora = make_driver(payroll_world.office, number=None, first="Nora", last="Strand")
     nora_log = make_log(nora, trips=[{"date": may(9), "km": "15.0"}])
     client.force_login(payroll_a)
-    search, export = _stopped(client, world, [per_log, nora_log])
+    search, export = _stopped(client, payroll_world, [per_log, nora_log])
     message = (
         "Nora Strand har levert kjørebok, men mangler Ansettelsesnr. (PowerOffice). "
         f'<a href="/administrasjon/brukere/{nora.pk}/">Gå til Brukere / Nora Strand →</a>'
     )
     assert message in search and message in export
     # Without Nora's logbook the export goes ahead.
-    assert _post_export(client, world, [per_log]).status_code == 302
+    assert _post_export(client, payroll_world, [per_log]).status_code == 302
 
 
-def test_validation_3_employee_not_in_poweroffice(client, po, world, payroll_a):
-    ukjent = make_driver(world.office, number=44, first="Ukjent", last="Sjåfør")
+def test_validation_3_employee_not_in_poweroffice(client, po, payroll_world, payroll_a):
+    ukjent = make_driver(payroll_world.office, number=44, first="Ukjent", last="Sjåfør")
     log = make_log(ukjent, trips=[{"date": may(9), "km": "15.0"}])
     client.force_login(payroll_a)
-    search, export = _stopped(client, world, [log])
+    search, export = _stopped(client, payroll_world, [log])
     message = (
         "Ukjent Sjåfør (ansattnr. 44) finnes ikke som ansatt i PowerOffice Go. Kontroller "
         "ansattnummeret, eller opprett den ansatte i PowerOffice Go. "
         f'<a href="/administrasjon/brukere/{ukjent.pk}/">Gå til Brukere / Ukjent Sjåfør →</a>'
     )
     assert message in search and message in export
-    employees = po.requests(path="^/Employees$", client_id=world.client["client_id"])
+    employees = po.requests(path="^/Employees$", client_id=payroll_world.client["client_id"])
     assert employees[-1]["query"]["employeeNos"] == "44"
 
 
-def test_validation_4_kind_without_wage_code(client, world, per_log, payroll_a):
+def test_validation_4_kind_without_wage_code(client, payroll_world, per_log, payroll_a):
     WageCodeMapping.objects.filter(kind="toll").delete()
     client.force_login(payroll_a)
-    search, export = _stopped(client, world, [per_log])
+    search, export = _stopped(client, payroll_world, [per_log])
     message = (
         "Bompenger har ingen lønnskode: 1 tur i utvalget har bompenger, men ingen lønnsart er satt "
-        f'opp for det. <a href="/lonn/lonnskoder/?undergruppe={world.subgroup.pk}">Gå til '
+        f'opp for det. <a href="/lonn/lonnskoder/?undergruppe={payroll_world.subgroup.pk}">Gå til '
         "Lønnskoder →</a>"
     )
     assert message in search and message in export
@@ -361,12 +371,12 @@ def test_not_activated_stops_with_a_link_to_integrations(
 # --- Lønnseksport: the wizard ------------------------------------------------------------------
 
 
-def test_wizard_search_preview_export(client, po, world, per_log, payroll_a):
-    other = make_driver(world.office, number=6, first="Lars", last="Andersen")
+def test_wizard_search_preview_export(client, po, payroll_world, per_log, payroll_a):
+    other = make_driver(payroll_world.office, number=6, first="Lars", last="Andersen")
     draft = make_log(other, status="draft", trips=[{"date": may(2)}])
     client.force_login(payroll_a)
 
-    search = text(client.get(SEARCH.format(sg=world.subgroup.pk)))
+    search = text(client.get(SEARCH.format(sg=payroll_world.subgroup.pk)))
     assert 'id="problems"' not in search
     assert f'name="logs" value="{per_log.pk}"' in search
     assert f'value="{draft.pk}"' not in search
@@ -374,7 +384,7 @@ def test_wizard_search_preview_export(client, po, world, per_log, payroll_a):
     assert "Per Olsen" in search and "54,5" in search  # km
     assert "Lønnskoder" in search  # the configuration is reachable from here
 
-    preview = _post_export(client, world, [per_log], action="preview")
+    preview = _post_export(client, payroll_world, [per_log], action="preview")
     assert preview.status_code == 200
     page = text(preview)
     assert "Kjøring 04.05–18.05.2026, 2 turer" in page
@@ -382,12 +392,12 @@ def test_wizard_search_preview_export(client, po, world, per_log, payroll_a):
     token = preview.context["token"]
     assert [line.code for line in preview.context["lines"]] == ["7100", "7101", "7140"]
 
-    response = _post_export(client, world, [per_log], token=token)
+    response = _post_export(client, payroll_world, [per_log], token=token)
     assert response.status_code == 302 and response.url == "/lonn/lonnseksport/"
     export = PayrollExport.objects.get()
     assert export.status == PayrollExportStatus.EXPORTED
     assert export.created_by == payroll_a
-    assert len(po.salary_lines(world.client_key)) == 3
+    assert len(po.salary_lines(payroll_world.client_key)) == 3
     listing = text(client.get("/lonn/lonnseksport/"))
     assert "Eksportert" in listing and f'href="/lonn/lonnseksport/{export.pk}/"' in listing
     detail = text(client.get(f"/lonn/lonnseksport/{export.pk}/"))
@@ -395,40 +405,42 @@ def test_wizard_search_preview_export(client, po, world, per_log, payroll_a):
         assert f"id {line.po_salary_line_id}" in detail
     # The logbook is gone from the next search.
     assert f'name="logs" value="{per_log.pk}"' not in text(
-        client.get(SEARCH.format(sg=world.subgroup.pk))
+        client.get(SEARCH.format(sg=payroll_world.subgroup.pk))
     )
 
     # The same wizard submitted again: the same export, no new lines.
-    again = _post_export(client, world, [per_log], token=token)
+    again = _post_export(client, payroll_world, [per_log], token=token)
     assert again.status_code == 302
     assert PayrollExport.objects.count() == 1
-    assert len(po.salary_lines(world.client_key)) == 3
+    assert len(po.salary_lines(payroll_world.client_key)) == 3
 
 
-def test_wizard_second_export_of_the_same_logbook_is_refused(client, po, world, per_log, payroll_a):
+def test_wizard_second_export_of_the_same_logbook_is_refused(
+    client, po, payroll_world, per_log, payroll_a
+):
     client.force_login(payroll_a)
-    assert _post_export(client, world, [per_log], token=uuid.uuid4()).status_code == 302
-    response = _post_export(client, world, [per_log], token=uuid.uuid4())
+    assert _post_export(client, payroll_world, [per_log], token=uuid.uuid4()).status_code == 302
+    response = _post_export(client, payroll_world, [per_log], token=uuid.uuid4())
     assert response.status_code == 400
     export = PayrollExport.objects.get()
     assert (
         "Kjøreboken til Per Olsen for 01.05.2026–31.05.2026 er allerede med i lønnseksport "
         f"{export.pk}." in text(response)
     )
-    assert len(po.salary_lines(world.client_key)) == 3
+    assert len(po.salary_lines(payroll_world.client_key)) == 3
 
 
 def test_large_export_runs_in_the_background_with_progress(
-    client, po, world, per_log, payroll_a, monkeypatch, settings, django_capture_on_commit_callbacks
+    client, po, payroll_world, per_log, payroll_a, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from bitnet.celery import app
 
     app.conf.task_always_eager = True
-    monkeypatch.setattr(services, "INLINE_MAX_LINES", 1)
+    settings.PAYROLL_EXPORT_INLINE_MAX_LINES = 1
     client.force_login(payroll_a)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = _post_export(client, world, [per_log], token=uuid.uuid4())
+        response = _post_export(client, payroll_world, [per_log], token=uuid.uuid4())
     export = PayrollExport.objects.get()
     assert response.status_code == 302 and response.url == f"/lonn/lonnseksport/{export.pk}/"
     status = client.get(f"/lonn/lonnseksport/{export.pk}/status/").json()
@@ -457,10 +469,10 @@ def test_large_export_runs_in_the_background_with_progress(
         100,
         False,
     )
-    assert len(po.salary_lines(world.client_key)) == 3
+    assert len(po.salary_lines(payroll_world.client_key)) == 3
 
 
-def test_subgroups_are_separate_clients(client, po, world, per_log, payroll_a, agency_a):
+def test_subgroups_are_separate_clients(client, po, payroll_world, per_log, payroll_a, agency_a):
     viken = SubgroupFactory(agency=agency_a, name="Hansen Viken")
     drammen = OfficeFactory(subgroup=viken, agency=agency_a, name="Drammen")
     viken_client = connect_subgroup(po, viken)
@@ -481,7 +493,7 @@ def test_subgroups_are_separate_clients(client, po, world, per_log, payroll_a, a
         },
     )
     assert response.status_code == 400
-    assert _post_export(client, world, [per_log]).status_code == 302
-    assert len(po.salary_lines(world.client_key)) == 3
+    assert _post_export(client, payroll_world, [per_log]).status_code == 302
+    assert len(po.salary_lines(payroll_world.client_key)) == 3
     assert po.salary_lines(viken_client["client_key"]) == []
     assert Decimal(per_log.trips.first().km) == Decimal("42.0")

@@ -30,7 +30,7 @@ from poweroffice.sandbox.server import start_sandbox
 
 SPEC_PATH = Path(
     os.environ.get("POWEROFFICE_OPENAPI")
-    or Path(__file__).resolve().parents[2] / "shared" / "poweroffice" / "openapi-v2.yaml"
+    or Path(__file__).resolve().parents[4] / "shared" / "poweroffice" / "openapi-v2.yaml"
 )
 RATE_LIMIT_BODY = {
     "statusCode": "429",

@@ -4,12 +4,13 @@ kinds of reimbursement to the pay items the sandbox seeds, so the demo's driving
 exported at once. Idempotent."""
 
 from bitnet.models import Agency
-from poweroffice.salary import services
 from payroll.models import ReimbursementKind
-from poweroffice.models import Connection
+from poweroffice.datadeling.selectors import connection_get
+from poweroffice.salary.activation import payroll_integration_activate
+from poweroffice.salary.wagecodes import wage_codes_save
 
 # Pay item codes of the sandbox's seeded client (poweroffice/sandbox/seed.py PAY_ITEMS).
-DEMO_WAGE_CODES = {
+DEMO_WAGE_CODES: dict[str, str] = {
     ReimbursementKind.MILEAGE: "7100",
     ReimbursementKind.PASSENGER: "7101",
     ReimbursementKind.TRAILER: "7102",
@@ -21,17 +22,18 @@ DEMO_WAGE_CODES = {
 
 def demo_payroll(*, agency: Agency) -> str:
     """Activate payroll and configure wage codes for every subgroup with a client key."""
-    done, notes = [], []
+    done: list[str] = []
+    notes: list[str] = []
     for subgroup in agency.subgroups.order_by("name"):
-        connection = Connection.objects.filter(subgroup=subgroup).first()
+        connection = connection_get(subgroup)
         if connection is None or not connection.has_client_key:
             notes.append(f"{subgroup.name}: ingen klientnøkkel i Datadeling")
             continue
-        activated = services.payroll_integration_activate(subgroup=subgroup, client_key=None)
+        activated = payroll_integration_activate(subgroup=subgroup, client_key=None)
         if not activated.ok:
             notes.append(f"{subgroup.name}: {activated.message}")
             continue
-        saved = services.wage_codes_save(subgroup=subgroup, codes=dict(DEMO_WAGE_CODES))
+        saved = wage_codes_save(subgroup=subgroup, codes=dict(DEMO_WAGE_CODES))
         if not saved.ok:
             notes.append(f"{subgroup.name}: {' '.join(saved.errors.values()) or saved.message}")
             continue

@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from payroll.reimbursements import drivinglog_summaries, salary_lines_compute, wage_code_mappings
-from poweroffice.salary.services import external_import_reference
 from payroll.models import MileageRate, ReimbursementKind, WageCodeMapping
+from payroll.reimbursements import drivinglog_summaries
+from poweroffice.salary.create import external_import_reference
+from poweroffice.salary.selectors import salary_lines_compute, wage_code_mappings
 from tests.fixtures.payroll import WAGE_CODES, make_driver, make_log, may
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,1 @@
+"""Økonomi > Kunder: persons, companies and estates an agency invoices (list, new, edit)."""

@@ -1,0 +1,149 @@
+"""Administrasjon > Datadeling: one card per subgroup with its PowerOffice settings, departments
+and the prerequisites checklist (SPEC Part A, items 1, 2 and 6).
+
+Views stay thin: forms validate, selectors read, services write. Every row comes through
+bitnet.access, so another agency's id is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from bitnet.access import admin_required, for_agency, get_for_agency
+from bitnet.models import Subgroup
+from poweroffice.client.errors import PowerOfficeError
+from poweroffice.datadeling.connection import NotConnected, connection_for_subgroup
+from poweroffice.datadeling.departments import DepartmentSyncResult, departments_sync
+from poweroffice.datadeling.forms import DatadelingForm
+from poweroffice.datadeling.selectors import (
+    connection_get,
+    connections_by_subgroup,
+    departments_by_subgroup,
+)
+from poweroffice.datadeling.services import connection_settings_update
+from poweroffice.messages import Context, error_message
+from poweroffice.models import Connection
+
+
+def _rows(
+    request: HttpRequest, bound: dict[int, DatadelingForm] | None = None
+) -> list[dict[str, Any]]:
+    subgroups = list(for_agency(Subgroup.objects.order_by("name"), request))
+    connections = connections_by_subgroup(agency_id=request.user.agency_id)
+    departments = departments_by_subgroup(subgroup_ids=[s.pk for s in subgroups])
+    rows = []
+    for subgroup in subgroups:
+        connection = connections.get(subgroup.pk) or Connection(subgroup=subgroup)
+        form = (bound or {}).get(subgroup.pk) or DatadelingForm(connection=connection)
+        synced = departments.get(subgroup.pk, [])
+        by_code = {d.code: d for d in synced}
+        rows.append(
+            {
+                "subgroup": subgroup,
+                "connection": connection,
+                "form": form,
+                "departments": synced,
+                "offices": [
+                    {"office": o, "department": by_code.get(o.external_department_code)}
+                    for o in subgroup.offices.order_by("name")
+                ],
+            }
+        )
+    return rows
+
+
+def _render(
+    request: HttpRequest, bound: dict[int, DatadelingForm] | None = None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "poweroffice/datadeling.html",
+        {
+            "application_key": settings.POWEROFFICE_APPLICATION_KEY,
+            "rows": _rows(request, bound),
+        },
+        status=status,
+    )
+
+
+def _back_to(subgroup: Subgroup) -> HttpResponse:
+    return redirect(f"{reverse('datadeling:index')}#undergruppe-{subgroup.pk}")
+
+
+@sensitive_post_parameters()
+@admin_required
+def datadeling(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _render(request)
+    subgroup = get_for_agency(Subgroup, request, pk=request.POST.get("subgroup") or 0)
+    connection = connection_get(subgroup) or Connection(subgroup=subgroup)
+    form = DatadelingForm(request.POST, connection=connection)
+    if not form.is_valid():
+        return _render(request, {subgroup.pk: form}, status=400)
+    data = form.cleaned_data
+    result = connection_settings_update(
+        connection=connection,
+        enabled=data["enabled"],
+        include_employee_number=data["include_employee_number"],
+        auto_export=data["auto_export"],
+        include_specification=data["include_specification"],
+        include_department=data["include_department"],
+        client_key=data["client_key"],
+    )
+    if not result.ok:
+        form.add_error("client_key", result.message)
+        return _render(request, {subgroup.pk: form}, status=400)
+    if result.key_result is not None:
+        messages.success(request, f"{subgroup.name}: {result.message}")
+    else:
+        messages.success(request, f"Innstillingene for {subgroup.name} er lagret.")
+    if connection.enabled and not connection.has_client_key:
+        messages.warning(
+            request,
+            f"{subgroup.name}: lim inn klientnøkkelen fra PowerOffice for å fullføre tilkoblingen.",
+        )
+    return _back_to(subgroup)
+
+
+def _synced_message(result: DepartmentSyncResult, subgroup: Subgroup) -> str:
+    text = f"Hentet {result.fetched} avdelinger fra PowerOffice for {subgroup.name}"
+    changes = []
+    if result.created:
+        changes.append(f"{result.created} nye")
+    if result.updated:
+        changes.append(f"{result.updated} endret")
+    if result.deactivated:
+        changes.append(f"{result.deactivated} ikke lenger i PowerOffice")
+    return text + (f" ({', '.join(changes)})." if changes else ".")
+
+
+@require_POST
+@admin_required
+def datadeling_sync_departments(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+    subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
+    connection = connection_for_subgroup(subgroup)
+    try:
+        result = departments_sync(connection=connection)
+    except NotConnected as exc:
+        messages.error(request, str(exc))
+    except PowerOfficeError as exc:
+        message = error_message(exc, context=Context.EXPORT)
+        messages.error(request, f"Avdelingene kunne ikke hentes: {message}")
+    else:
+        if result.fetched:
+            messages.success(request, _synced_message(result, subgroup))
+        else:
+            messages.warning(
+                request,
+                f"PowerOffice har ingen avdelinger for {subgroup.name}. Legg dem inn i "
+                "PowerOffice først.",
+            )
+    return _back_to(subgroup)

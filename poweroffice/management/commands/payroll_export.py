@@ -1,0 +1,138 @@
+"""python manage.py payroll_export --from YYYY-MM-DD --to YYYY-MM-DD [--subgroup ID]
+
+Exports every delivered, not yet exported driving log in the range to PowerOffice Go payroll,
+per subgroup, exactly as Lønn > Lønnseksport > Lag ny does. The guide's validations run first for
+every subgroup; if any stops, nothing is exported, the messages are printed and the command exits
+non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounting.money import kr
+from bitnet.models import Subgroup
+from payroll.models import PayrollExportLineState, PayrollExportStatus
+from poweroffice.models import Connection
+from poweroffice.salary.checks import payroll_export_check
+from poweroffice.salary.create import payroll_export_create
+from poweroffice.salary.problems import PayrollExportBlocked, Problem
+from poweroffice.salary.run import payroll_export_run
+from poweroffice.salary.selectors import drivinglogs_exportable
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"Ugyldig dato {value!r}: bruk ÅÅÅÅ-MM-DD.") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Eksporter kjørebøker i en periode til lønn i PowerOffice Go (alle eller én undergruppe)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--from", dest="date_from", required=True, help="Fra dato, ÅÅÅÅ-MM-DD")
+        parser.add_argument("--to", dest="date_to", required=True, help="Til dato, ÅÅÅÅ-MM-DD")
+        parser.add_argument("--subgroup", type=int, help="Bare denne undergruppen (id)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        date_from, date_to = _date(options["date_from"]), _date(options["date_to"])
+        if date_from > date_to:
+            raise CommandError("Til dato kan ikke være før fra dato.")
+        plans, stopped = self._plan(self._subgroups(options["subgroup"]), date_from, date_to)
+        if stopped:
+            raise CommandError("Eksporten er stoppet: rett feilene over og kjør på nytt.")
+        failed = False
+        for subgroup, log_ids in plans:
+            if not self._export(subgroup, log_ids, date_from, date_to):
+                failed = True
+        if failed:
+            raise CommandError("Eksporten feilet for minst én undergruppe.")
+
+    def _subgroups(self, subgroup_id: int | None) -> list[Subgroup]:
+        subgroups = Subgroup.objects.select_related("agency").order_by("agency__name", "name")
+        if subgroup_id is not None:
+            chosen = list(subgroups.filter(pk=subgroup_id))
+            if not chosen:
+                raise CommandError(f"Fant ingen undergruppe med id {subgroup_id}.")
+            return chosen
+        enabled = set(
+            Connection.objects.filter(payroll_enabled=True).values_list("subgroup_id", flat=True)
+        )
+        return [s for s in subgroups if s.pk in enabled]
+
+    def _stopped(self, subgroup: Subgroup, problems: Iterable[Problem]) -> None:
+        self.stderr.write(f"{subgroup.name}: eksporten er stoppet.")
+        for problem in problems:
+            self.stderr.write(f"  - {problem.as_text()}")
+
+    def _plan(
+        self, subgroups: list[Subgroup], date_from: dt.date, date_to: dt.date
+    ) -> tuple[list[tuple[Subgroup, list[int]]], bool]:
+        """The guide's validations for every subgroup first: (what to export, any stopped)."""
+        plans = []
+        stopped = False
+        for subgroup in subgroups:
+            log_ids = list(
+                drivinglogs_exportable(
+                    subgroup=subgroup, date_from=date_from, date_to=date_to
+                ).values_list("pk", flat=True)
+            )
+            if not log_ids:
+                self.stdout.write(f"{subgroup.name}: ingen kjørebøker å eksportere.")
+                continue
+            check = payroll_export_check(subgroup=subgroup, log_ids=log_ids)
+            if check.problems:
+                stopped = True
+                self._stopped(subgroup, check.problems)
+                continue
+            plans.append((subgroup, log_ids))
+            self.stdout.write(
+                f"{subgroup.name}: {len(log_ids)} kjørebøker, {len(check.computation.lines)} "
+                f"lønnslinjer, kr {kr(check.computation.amount_total)}."
+            )
+        return plans, stopped
+
+    def _export(
+        self, subgroup: Subgroup, log_ids: list[int], date_from: dt.date, date_to: dt.date
+    ) -> bool:
+        """Create and run one subgroup's export; True when it is exported."""
+        try:
+            export = payroll_export_create(
+                subgroup=subgroup,
+                log_ids=log_ids,
+                date_from=date_from,
+                date_to=date_to,
+                user=None,
+            )
+        except PayrollExportBlocked as blocked:
+            self._stopped(subgroup, blocked.problems)
+            return False
+        export = payroll_export_run(export_id=export.pk)
+        if export.status == PayrollExportStatus.EXPORTED:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{subgroup.name}: lønnseksport {export.pk} eksportert, "
+                    f"{export.lines_total} lønnslinjer, kr {kr(export.amount_total)}."
+                )
+            )
+            return True
+        self.stderr.write(
+            f"{subgroup.name}: lønnseksport {export.pk} "
+            f"{export.get_status_display().lower()}. {export.error}"
+        )
+        stuck = export.lines.filter(state=PayrollExportLineState.DELETE_FAILED)
+        for line in stuck.select_related("employee"):
+            self.stderr.write(
+                f"  - ligger fortsatt i PowerOffice Go: {line.employee} (ansattnr. "
+                f"{line.employee_number}), lønnsart {line.pay_item_code}, "
+                f"kr {kr(line.amount)}: {line.error}"
+            )
+        return False

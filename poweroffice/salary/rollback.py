@@ -1,0 +1,103 @@
+"""Rolling an export back: every salary line of it that PowerOffice Go has is deleted again, so
+that an export is all or nothing. A line PowerOffice will not delete (409: locked in a payroll
+run) stays listed by name, and the export is "rollback incomplete" until "Prøv tilbakerulling
+igjen" gets it deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from payroll.models import PayrollExport, PayrollExportLineState, PayrollExportStatus
+from poweroffice.client.client import PowerOfficeClient
+from poweroffice.client.errors import NotFoundError, PowerOfficeError
+from poweroffice.crypto import SecretUnreadable
+from poweroffice.datadeling.connection import NotConnected
+from poweroffice.messages import Context, error_message
+from poweroffice.salary.bookkeeping import (
+    export_claim,
+    export_client,
+    export_heartbeat,
+    export_release_logs,
+    requests_counted,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _finish(export: PayrollExport) -> None:
+    left = export.lines.filter(state=PayrollExportLineState.DELETE_FAILED).exists()
+    with transaction.atomic():
+        export.refresh_from_db()
+        export.finished_at = timezone.now()
+        if left:
+            # The logbooks stay claimed: some of their lines are still in PowerOffice Go.
+            export.status = PayrollExportStatus.ROLLBACK_INCOMPLETE
+        else:
+            created_any = export.lines.filter(state=PayrollExportLineState.DELETED).exists()
+            export.status = (
+                PayrollExportStatus.ROLLED_BACK if created_any else PayrollExportStatus.FAILED
+            )
+            export_release_logs(export)
+        export.save(update_fields=["status", "finished_at"])
+
+
+def payroll_export_rollback(*, export: PayrollExport, client: PowerOfficeClient) -> None:
+    """Delete every line of the export PowerOffice has. Lines that cannot be deleted (409:
+    locked in a payroll run) stay listed by name: the export is "rollback incomplete"."""
+    lines = export.lines.filter(
+        state__in=[PayrollExportLineState.CREATED, PayrollExportLineState.DELETE_FAILED],
+        po_salary_line_id__isnull=False,
+    ).order_by("-position", "-id")
+    for line in lines:
+        try:
+            client.delete_salary_line(cast(int, line.po_salary_line_id))  # not null: see filter
+        except NotFoundError:
+            pass  # already gone: what we wanted
+        except PowerOfficeError as exc:
+            logger.warning("Payroll export %s: line %s not deleted: %s", export.pk, line.pk, exc)
+            line.state = PayrollExportLineState.DELETE_FAILED
+            line.error = error_message(exc, context=Context.SALARY_DELETE)
+            line.save(update_fields=["state", "error"])
+            export_heartbeat(export.pk)
+            continue
+        line.state = PayrollExportLineState.DELETED
+        line.error = ""
+        line.save(update_fields=["state", "error"])
+        export_heartbeat(export.pk, lines_deleted=F("lines_deleted") + 1)
+    _finish(export)
+
+
+def payroll_export_rollback_retry(
+    *, export_id: int, client: PowerOfficeClient | None = None
+) -> PayrollExport:
+    """ "Prøv tilbakerulling igjen": delete the lines that could not be deleted before.
+
+    Raises NotConnected/SecretUnreadable (status unchanged) when there is no usable client key.
+    """
+    claimed = export_claim(
+        export_id=export_id,
+        waiting=PayrollExportStatus.ROLLBACK_INCOMPLETE,
+        working=PayrollExportStatus.ROLLING_BACK,
+    )
+    export = PayrollExport.objects.select_related("subgroup").get(pk=export_id)
+    if not claimed:
+        return export
+    own = client is None
+    try:
+        if client is None:
+            client = export_client(export)
+    except (NotConnected, SecretUnreadable):
+        PayrollExport.objects.filter(pk=export_id).update(
+            status=PayrollExportStatus.ROLLBACK_INCOMPLETE
+        )
+        raise
+    with requests_counted(export, client, close=own):
+        payroll_export_rollback(export=export, client=client)
+    export.refresh_from_db()
+    return export

@@ -1,0 +1,195 @@
+"""Running an export: its salary lines are created in PowerOffice Go (``POST /SalaryLines``),
+all or nothing.
+
+Each created line's PowerOffice id is committed as soon as PowerOffice answers, so that whatever
+happens next, a rollback knows what to delete. Every line carries a deterministic
+ExternalImportReference, so a run that is repeated (a redelivered task) adopts the lines it
+already created instead of creating them twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounting.money import kr
+from payroll.models import (
+    DrivingLog,
+    DrivingLogStatus,
+    PayrollExport,
+    PayrollExportLine,
+    PayrollExportLineState,
+    PayrollExportStatus,
+)
+from poweroffice.client.client import PowerOfficeClient
+from poweroffice.client.errors import PowerOfficeError, TransientError, ValidationError
+from poweroffice.crypto import SecretUnreadable
+from poweroffice.datadeling.connection import NotConnected
+from poweroffice.messages import Context, error_message
+from poweroffice.salary.bookkeeping import (
+    export_claim,
+    export_client,
+    export_heartbeat,
+    export_release_logs,
+    requests_counted,
+)
+from poweroffice.salary.rollback import payroll_export_rollback
+
+logger = logging.getLogger(__name__)
+
+# Pay items that compute the amount from Quantity × Rate themselves (SalaryLineDto.Amount: "For
+# a pay item with a quantity and rate, the quantity and rate should be provided as drivers").
+QUANTITY_DRIVEN = {"QuantityAndRate", "QuantityAndFixedRate", "HourlyWage"}
+
+
+def _line_body(line: PayrollExportLine) -> dict[str, Any]:
+    """SalaryLinePostDto. Distance lines: Quantity (km, passenger-km) and Rate (the trip year's
+    rate per km); expense lines (toll, parking, ferry): Quantity 1, Rate = Amount. Amount, as we
+    rounded it, is sent unless the pay item computes it from Quantity × Rate itself."""
+    body: dict[str, Any] = {
+        "EmployeeId": line.po_employee_id,
+        "PayItemId": line.pay_item_id,
+        "Quantity": line.quantity,
+        "Rate": line.rate,
+        "Comment": line.comment,
+        "ExternalImportReference": line.external_import_reference,
+    }
+    if line.processing_type not in QUANTITY_DRIVEN:
+        body["Amount"] = line.amount
+    return body
+
+
+def _create_line(client: PowerOfficeClient, line: PayrollExportLine) -> dict[str, Any]:
+    try:
+        return client.create_salary_line(_line_body(line))
+    except ValidationError as exc:
+        # Our reference already in use: an earlier run created this very line and died before
+        # it could store the id. Adopt it rather than fail.
+        if "externalimportreference" in (exc.detail or "").lower():
+            found = client.find_salary_line(
+                external_import_reference=line.external_import_reference
+            )
+            if found is not None:
+                return found
+        raise
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", ")")) else f"{text}."
+
+
+def _failure_reason(line: PayrollExportLine, position: int, total: int, error: Exception) -> str:
+    what = (
+        f"Lønnslinje {position} av {total} ({line.employee}, ansattnr. {line.employee_number}, "
+        f"lønnsart {line.pay_item_code}, kr {kr(line.amount)})"
+    )
+    detail = error_message(error, context=Context.SALARY_LINE)
+    if isinstance(error, TransientError):
+        return f"{what} kunne ikke opprettes: PowerOffice Go svarte ikke ({detail})."
+    if isinstance(error, PowerOfficeError):
+        return f"{what} ble avvist av PowerOffice Go: {_sentence(detail)}"
+    return f"{what} kunne ikke opprettes: {type(error).__name__}."
+
+
+def _finish_without_lines(export: PayrollExport, reason: str) -> PayrollExport:
+    with transaction.atomic():
+        export.status = PayrollExportStatus.FAILED
+        export.error = reason
+        export.finished_at = timezone.now()
+        export.save(update_fields=["status", "error", "finished_at"])
+        export_release_logs(export)
+    return export
+
+
+def _fail_and_roll_back(
+    export: PayrollExport,
+    client: PowerOfficeClient,
+    line: PayrollExportLine,
+    position: int,
+    total: int,
+    error: Exception,
+) -> None:
+    reason = _failure_reason(line, position, total, error)
+    line.state = PayrollExportLineState.FAILED
+    line.error = error_message(error, context=Context.SALARY_LINE)
+    if isinstance(error, TransientError) and not error.never_left:
+        # A timeout can hide a success: if PowerOffice has the line after all, delete it too.
+        try:
+            found = client.find_salary_line(
+                external_import_reference=line.external_import_reference
+            )
+        except PowerOfficeError:
+            found = None
+        if found is not None:
+            line.po_salary_line_id = int(found["Id"])
+            line.state = PayrollExportLineState.CREATED
+    line.save(update_fields=["state", "error", "po_salary_line_id"])
+    PayrollExport.objects.filter(pk=export.pk).update(
+        status=PayrollExportStatus.ROLLING_BACK, error=reason, heartbeat_at=timezone.now()
+    )
+    export.status = PayrollExportStatus.ROLLING_BACK
+    export.error = reason
+    payroll_export_rollback(export=export, client=client)
+
+
+def _create_lines(export: PayrollExport, client: PowerOfficeClient) -> None:
+    """Create the pending lines in order; on the first failure, roll everything back."""
+    lines = list(export.lines.select_related("employee").order_by("position", "id"))
+    total = len(lines)
+    for position, line in enumerate(lines, start=1):
+        if line.state != PayrollExportLineState.PENDING:
+            continue
+        try:
+            created = _create_line(client, line)
+        except Exception as exc:
+            logger.warning("Payroll export %s: line %s failed: %s", export.pk, line.pk, exc)
+            _fail_and_roll_back(export, client, line, position, total, exc)
+            return
+        line.po_salary_line_id = int(created["Id"])
+        line.state = PayrollExportLineState.CREATED
+        line.error = ""
+        line.save(update_fields=["po_salary_line_id", "state", "error"])
+        export_heartbeat(export.pk, lines_created=F("lines_created") + 1)
+    with transaction.atomic():
+        PayrollExport.objects.filter(pk=export.pk).update(
+            status=PayrollExportStatus.EXPORTED,
+            error="",
+            finished_at=timezone.now(),
+        )
+        DrivingLog.objects.filter(export_claims__export=export, export_claims__active=True).update(
+            status=DrivingLogStatus.EXPORTED
+        )
+    logger.info("Payroll export %s exported: %s lines", export.pk, total)
+
+
+def payroll_export_run(*, export_id: int, client: PowerOfficeClient | None = None) -> PayrollExport:
+    """Create the export's salary lines in PowerOffice Go, all or nothing.
+
+    Claims the export (draft -> running; a running export whose heartbeat stopped is resumed).
+    Each line's id is committed as soon as PowerOffice answers. On the first failure every line
+    already created is deleted again (``payroll_export_rollback``).
+    """
+    claimed = export_claim(
+        export_id=export_id,
+        waiting=PayrollExportStatus.DRAFT,
+        working=PayrollExportStatus.RUNNING,
+        stamp_start=True,
+    )
+    export = PayrollExport.objects.select_related("subgroup").get(pk=export_id)
+    if not claimed:
+        return export  # someone else runs it, or it has finished
+    own = client is None
+    try:
+        if client is None:
+            client = export_client(export)
+    except (NotConnected, SecretUnreadable) as exc:
+        return _finish_without_lines(export, str(exc))
+    with requests_counted(export, client, close=own):
+        _create_lines(export, client)
+    export.refresh_from_db()
+    return export
