@@ -12,10 +12,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from accounting.money import quantity_shown
+from accounting.money import MoneyDigits, quantity_shown
 from bitnet.models import Agency, Office, Subgroup
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: MoneyDigits = {"max_digits": 14, "decimal_places": 2}
 
 
 class VatCode(models.Model):

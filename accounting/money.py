@@ -4,9 +4,18 @@ and money written the Norwegian way (``kr``)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypedDict
 
 ORE = Decimal("0.01")
 HUNDRED = Decimal(100)
+
+
+class MoneyDigits(TypedDict):
+    """The size of a money ``DecimalField`` (``**MONEY`` in the models): typed, so that mypy
+    checks the keyword arguments it spreads into."""
+
+    max_digits: int
+    decimal_places: int
 
 
 def round_ore(amount: Decimal) -> Decimal:

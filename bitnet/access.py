@@ -6,6 +6,7 @@ rows through ``get_for_agency`` / ``for_agency`` so a foreign id simply does not
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,7 +14,30 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
-from bitnet.models import Role
+from bitnet.models import Agency, Role, User
+
+M = TypeVar("M", bound=Model)
+
+
+class AuthedRequest(HttpRequest):
+    """The request of a view behind ``role_required`` (or ``login_required``): its ``user`` is
+    one of ours, never the anonymous user. For signatures only; Django builds the request."""
+
+    user: User
+
+
+def request_agency_id(request: AuthedRequest) -> int:
+    """The user's agency id; ``role_required`` lets no user without an agency in."""
+    if request.user.agency_id is None:
+        raise PermissionDenied
+    return request.user.agency_id
+
+
+def request_agency(request: AuthedRequest) -> Agency:
+    """The user's agency; ``role_required`` lets no user without an agency in."""
+    if request.user.agency is None:
+        raise PermissionDenied
+    return request.user.agency
 
 
 def role_required(*roles: str) -> Callable:
@@ -22,7 +46,7 @@ def role_required(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
+        def wrapper(request: AuthedRequest, *args, **kwargs):
             user = request.user
             if user.agency_id is None or not user.has_role(*roles):
                 raise PermissionDenied
@@ -39,7 +63,7 @@ payroll_required = role_required(Role.PAYROLL)
 any_role_required = role_required(Role.FINANCE, Role.PAYROLL, Role.USER)
 
 
-def for_agency(queryset: QuerySet, request: HttpRequest, field: str = "agency") -> QuerySet:
+def for_agency(queryset: QuerySet[M], request: AuthedRequest, field: str = "agency") -> QuerySet[M]:
     """The part of ``queryset`` that belongs to the user's agency."""
     if request.user.agency_id is None:
         return queryset.none()
@@ -47,8 +71,8 @@ def for_agency(queryset: QuerySet, request: HttpRequest, field: str = "agency") 
 
 
 def get_for_agency(
-    queryset: QuerySet | type[Model], request: HttpRequest, field: str = "agency", **lookup
-) -> Model:
+    queryset: QuerySet[M] | type[M], request: AuthedRequest, field: str = "agency", **lookup: Any
+) -> M:
     """One row of the user's agency, or 404 (also for ids of other agencies)."""
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()

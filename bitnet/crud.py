@@ -9,7 +9,7 @@ for_agency/get_for_agency, so another agency's id stays a 404.
 import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,7 +20,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from bitnet.access import for_agency
+from bitnet.access import AuthedRequest, for_agency, request_agency
+
+F = TypeVar("F", bound=BaseForm)
 
 
 def page_of(request: HttpRequest, queryset: QuerySet[Any], size: int) -> Page[Any]:
@@ -50,7 +52,7 @@ def status_filter(queryset: QuerySet, status: str) -> QuerySet:
 
 
 def search_list(
-    request: HttpRequest,
+    request: AuthedRequest,
     queryset: QuerySet,
     *,
     search: Callable[[str], Q],
@@ -86,13 +88,13 @@ def search_list(
 
 def form_page(
     request: HttpRequest,
-    form: BaseForm,
+    form: F,
     *,
     save: Callable[[dict[str, Any]], Any],
     message: Callable[[Any], str],
     list_url: str,
     template: str,
-    context: Callable[[BaseForm], dict[str, Any]] | dict[str, Any] | None = None,
+    context: Callable[[F], dict[str, Any]] | dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Validate ``form`` on POST, write with ``save(cleaned_data)`` and go back to the list with
     ``message(row)``; otherwise (GET, or bad input) render ``template`` with the form and
@@ -110,11 +112,11 @@ def form_page(
 
 
 @dataclass(frozen=True)
-class Entity:
+class Entity(Generic[F]):
     """One kind of row created and edited on an Administrasjon form page."""
 
     name: str  # the update service's keyword for the row, and its name in the template
-    form_class: type[BaseForm]  # takes agency= (and instance= when editing)
+    form_class: Callable[..., F]  # takes agency= (and instance= when editing)
     fields: tuple[str, ...]  # the cleaned values both services take, by keyword
     create: Callable[..., Any]  # create(agency=..., **fields)
     update: Callable[..., Any]  # update(<name>=row, **fields)
@@ -126,15 +128,15 @@ class Entity:
 
 
 def edit_page(
-    request: HttpRequest,
-    entity: Entity,
+    request: AuthedRequest,
+    entity: Entity[F],
     row: Any = None,
     *,
     form_kwargs: dict[str, Any] | None = None,
-    context: Callable[[BaseForm], dict[str, Any]] | None = None,
+    context: Callable[[F], dict[str, Any]] | None = None,
 ) -> HttpResponse:
     """The create page (``row`` None) or the edit page of ``row`` (read with get_for_agency)."""
-    agency = request.user.agency if row is None else row.agency
+    agency = request_agency(request) if row is None else row.agency
     form = entity.form_class(
         request.POST or None, instance=copy.copy(row), agency=agency, **(form_kwargs or {})
     )
@@ -148,7 +150,7 @@ def edit_page(
         def save(data: dict[str, Any]) -> Any:
             return entity.update(**{entity.name: row}, **pick(data, entity.fields))
 
-    def page_context(form: BaseForm) -> dict[str, Any]:
+    def page_context(form: F) -> dict[str, Any]:
         extra = {"is_new": row is None}
         if row is not None:
             extra[entity.name] = row

@@ -8,6 +8,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -268,7 +269,8 @@ def _chart(agency: Agency) -> dict[str, list]:
                 "unit": unit,
                 "price": Decimal(price),
                 "account": account,
-                "vat_code": account.vat_code,
+                # Every article sits on a sales account, and those all carry a VAT code.
+                "vat_code": cast(VatCode, account.vat_code),
             },
         )
         articles.append(article)

@@ -1,6 +1,6 @@
 """Tenancy and people: agencies (etater), subgroups (undergrupper), offices (byråer) and users."""
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -108,8 +108,6 @@ class User(AbstractUser):
         blank=True,
         validators=[MinValueValidator(1)],
     )
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = "bruker"

@@ -26,7 +26,7 @@ urlpatterns = [
     path("administrasjon/integrasjoner/", include(salary_urls.integrations)),
     path("okonomi/", include("poweroffice.invoices.urls")),
     path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
-    path("", include("poweroffice.chart.urls")),
+    path("administrasjon/", include("poweroffice.chart.urls")),
     path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,22 +1,16 @@
 """Driving logs (kjørebøker), trips and the state mileage rates per year (as data, not code)."""
 
 from decimal import Decimal
-from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from accounting.money import MoneyDigits
 from bitnet.models import Agency
 
-
-class _Money(TypedDict):
-    max_digits: int
-    decimal_places: int
-
-
-MONEY: _Money = {"max_digits": 12, "decimal_places": 2}
+MONEY: MoneyDigits = {"max_digits": 12, "decimal_places": 2}
 
 
 class MileageRate(models.Model):

@@ -109,7 +109,9 @@ class AttemptOutcome(models.TextChoices):
 class ExportAttempt(models.Model):
     """One outbound attempt to export an invoice: the audit trail staff can see."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="export_attempts_log")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="export_attempts_log"
+    )
     trigger = models.CharField(max_length=12, choices=AttemptTrigger.choices)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -129,6 +131,9 @@ class ExportAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Eksport {self.pk} av faktura {self.invoice_id}: {self.get_outcome_display()}"
 
 
 class ExportBatch(models.Model):
@@ -160,6 +165,9 @@ class ExportBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"Eksporter alle {self.pk}: {self.get_status_display()}"
+
 
 class AccountValidation(models.Model):
     """The last "Valider kontoplan" result for a subgroup, kept with its time."""
@@ -175,6 +183,9 @@ class AccountValidation(models.Model):
 
     class Meta:
         ordering = ["-run_at"]
+
+    def __str__(self) -> str:
+        return f"Valider kontoplan {self.pk} for undergruppe {self.subgroup_id}"
 
 
 class PaymentSyncRun(models.Model):
@@ -198,3 +209,11 @@ class PaymentSyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Betalingssjekk {self.pk} for undergruppe {self.subgroup_id}"
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long the run took, in seconds; None while it runs."""
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None

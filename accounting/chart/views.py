@@ -6,7 +6,7 @@ agency's id is a 404.
 """
 
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounting.chart.forms import AccountForm, ArticleForm, VatCodeForm
@@ -19,7 +19,7 @@ from accounting.chart.services import (
     vat_code_update,
 )
 from accounting.models import Account, Article, VatCode
-from bitnet.access import admin_required, for_agency, get_for_agency
+from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency
 from bitnet.crud import Entity, edit_page, page_of, search_list
 
 PAGE_SIZE = 50
@@ -49,7 +49,7 @@ def _account_search(q: str) -> Q:
 
 
 @admin_required
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthedRequest) -> HttpResponse:
     return search_list(
         request,
         for_agency(Account.objects.select_related("vat_code"), request),
@@ -62,12 +62,12 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def account_create_view(request: HttpRequest) -> HttpResponse:
+def account_create_view(request: AuthedRequest) -> HttpResponse:
     return edit_page(request, ACCOUNT)
 
 
 @admin_required
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def account_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     account = get_for_agency(Account.objects.select_related("vat_code"), request, pk=pk)
     return edit_page(request, ACCOUNT, account)
 
@@ -96,7 +96,7 @@ def _article_search(q: str) -> Q:
 
 
 @admin_required
-def article_list(request: HttpRequest) -> HttpResponse:
+def article_list(request: AuthedRequest) -> HttpResponse:
     return search_list(
         request,
         for_agency(Article.objects.select_related("account", "vat_code"), request),
@@ -108,12 +108,12 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def article_create_view(request: HttpRequest) -> HttpResponse:
+def article_create_view(request: AuthedRequest) -> HttpResponse:
     return edit_page(request, ARTICLE)
 
 
 @admin_required
-def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def article_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_for_agency(Article.objects.select_related("account", "vat_code"), request, pk=pk)
     return edit_page(request, ARTICLE, article)
 
@@ -137,7 +137,7 @@ VAT_CODE = Entity(
 
 
 @admin_required
-def vat_code_list(request: HttpRequest) -> HttpResponse:
+def vat_code_list(request: AuthedRequest) -> HttpResponse:
     vat_codes = for_agency(VatCode.objects.all(), request).annotate(
         n_accounts=Count("accounts", distinct=True), n_articles=Count("articles", distinct=True)
     )
@@ -149,11 +149,11 @@ def vat_code_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def vat_code_create_view(request: HttpRequest) -> HttpResponse:
+def vat_code_create_view(request: AuthedRequest) -> HttpResponse:
     return edit_page(request, VAT_CODE)
 
 
 @admin_required
-def vat_code_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def vat_code_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     vat_code = get_for_agency(VatCode.objects.all(), request, pk=pk)
     return edit_page(request, VAT_CODE, vat_code)

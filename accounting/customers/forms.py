@@ -1,5 +1,7 @@
 """Forms of Økonomi > Kunder: the list filter and the customer form."""
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -26,7 +28,7 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, *args, subgroups: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subgroup"].queryset = subgroups
+        cast(forms.ModelChoiceField, self.fields["subgroup"]).queryset = subgroups
 
     def filters(self) -> dict:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
@@ -93,7 +95,7 @@ class CustomerForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
-        self.fields["subgroup"].queryset = subgroups
+        cast(forms.ModelChoiceField, self.fields["subgroup"]).queryset = subgroups
         self.series = {
             str(sg.pk): f"{sg.customer_series_start}–{sg.customer_series_end}" for sg in subgroups
         }

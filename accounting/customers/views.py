@@ -7,7 +7,7 @@ bitnet.access (for_agency / get_for_agency), so another agency's id is a 404.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -16,7 +16,7 @@ from accounting.customers import selectors
 from accounting.customers.forms import CustomerFilterForm, CustomerForm
 from accounting.customers.services import customer_create, customer_update
 from accounting.models import Customer, Invoice
-from bitnet.access import finance_required, for_agency, get_for_agency
+from bitnet.access import AuthedRequest, finance_required, for_agency, get_for_agency
 from bitnet.agencies.services import NumberSeriesExhausted
 from bitnet.crud import add_errors, page_of
 from bitnet.models import Subgroup
@@ -25,7 +25,7 @@ PAGE_SIZE = 25
 
 
 @finance_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: AuthedRequest) -> HttpResponse:
     form = CustomerFilterForm(
         request.GET or None, subgroups=for_agency(Subgroup.objects.all(), request)
     )
@@ -38,14 +38,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounting/customer_list.html", {"form": form, "page_obj": page})
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: AuthedRequest) -> str:
     """Only the new-invoice page may be returned to, so ``next`` cannot redirect elsewhere."""
     value = request.POST.get("next") or request.GET.get("next") or ""
     return value if value == reverse("accounting:invoice_new") else ""
 
 
 @finance_required
-def customer_new(request: HttpRequest) -> HttpResponse:
+def customer_new(request: AuthedRequest) -> HttpResponse:
     subgroups = for_agency(Subgroup.objects.all(), request)
     next_url = _safe_next(request)
     form = CustomerForm(request.POST or None, subgroups=subgroups)
@@ -78,7 +78,7 @@ def customer_new(request: HttpRequest) -> HttpResponse:
 
 
 @finance_required
-def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     customer = get_for_agency(Customer.objects.select_related("subgroup"), request, pk=pk)
     subgroups = for_agency(Subgroup.objects.all(), request)
     form = CustomerForm(request.POST or None, subgroups=subgroups, instance=customer)

@@ -2,10 +2,12 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from accounting.models import (
     Article,
@@ -53,8 +55,8 @@ class InvoiceFilterForm(forms.Form):
 
     def __init__(self, *args, subgroups: QuerySet, offices: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subgroup"].queryset = subgroups
-        self.fields["office"].queryset = offices
+        cast(forms.ModelChoiceField, self.fields["subgroup"]).queryset = subgroups
+        cast(forms.ModelChoiceField, self.fields["office"]).queryset = offices
 
     def clean(self):
         data = super().clean()
@@ -125,8 +127,12 @@ class InvoiceForm(forms.Form):
 
     def __init__(self, *args, offices: QuerySet, customers: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].queryset = offices.select_related("subgroup")
-        self.fields["customer"].queryset = customers.select_related("subgroup")
+        cast(forms.ModelChoiceField, self.fields["office"]).queryset = offices.select_related(
+            "subgroup"
+        )
+        cast(forms.ModelChoiceField, self.fields["customer"]).queryset = customers.select_related(
+            "subgroup"
+        )
 
     def clean(self):
         data = super().clean()
@@ -193,7 +199,7 @@ class InvoiceLineForm(forms.Form):
 
     def __init__(self, *args, articles: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["article"].queryset = articles
+        cast(forms.ModelChoiceField, self.fields["article"]).queryset = articles
 
     def clean_quantity(self):
         quantity = self.cleaned_data["quantity"]
@@ -220,22 +226,24 @@ class BaseInvoiceLineFormSet(forms.BaseFormSet):
     def clean(self):
         if any(self.errors):
             return
-        filled = [
-            form for form in self.forms if form.has_changed() and not self._should_delete_form(form)
-        ]
-        if not filled:
+        if not self.line_data():
             raise ValidationError("En faktura må ha minst én linje.", code="too_few_forms")
 
     def line_data(self) -> list[dict]:
+        """The lines typed in and not ticked for deletion (call once the forms are valid)."""
         return [
             form.cleaned_data
             for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form)
+            if form.has_changed() and not form.cleaned_data.get(DELETION_FIELD_NAME, False)
         ]
 
 
-InvoiceLineFormSet = forms.formset_factory(
-    InvoiceLineForm, formset=BaseInvoiceLineFormSet, extra=1, can_delete=True
+# formset_factory makes a subclass of the formset it is given; its stub says only BaseFormSet.
+InvoiceLineFormSet = cast(
+    type[BaseInvoiceLineFormSet],
+    forms.formset_factory(
+        InvoiceLineForm, formset=BaseInvoiceLineFormSet, extra=1, can_delete=True
+    ),
 )
 
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +27,7 @@ from accounting.invoices.forms import (
 from accounting.invoices.services import LineInput, credit_note_create, invoice_create
 from accounting.models import Article, Customer, Invoice
 from accounting.money import line_amounts, quantity_shown, totals_per_vat_code
-from bitnet.access import finance_required, for_agency, get_for_agency
+from bitnet.access import AuthedRequest, finance_required, for_agency, get_for_agency
 from bitnet.agencies.services import NumberSeriesExhausted
 from bitnet.crud import add_errors
 from bitnet.models import Office, Subgroup
@@ -35,14 +35,14 @@ from bitnet.models import Office, Subgroup
 PAGE_SIZE = 25
 
 
-def _paginate(request: HttpRequest, queryset: QuerySet[Invoice], count: int) -> Page:
+def _paginate(request: AuthedRequest, queryset: QuerySet[Invoice], count: int) -> Page:
     paginator = Paginator(queryset, PAGE_SIZE)
     paginator.count = count  # already counted with the sums; saves a query
     return paginator.get_page(request.GET.get("page"))
 
 
 @finance_required
-def invoice_list(request: HttpRequest) -> HttpResponse:
+def invoice_list(request: AuthedRequest) -> HttpResponse:
     form = InvoiceFilterForm(
         request.GET or None,
         subgroups=for_agency(Subgroup.objects.all(), request),
@@ -70,7 +70,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 
 @finance_required
-def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def invoice_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     invoice = get_for_agency(
         Invoice.objects.select_related(
             "customer", "office", "subgroup", "created_by", "credited_invoice"
@@ -82,7 +82,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounting/invoice_detail.html", {"invoice": invoice, "data": data})
 
 
-def _new_invoice_initial(request: HttpRequest, offices, customers) -> dict:
+def _new_invoice_initial(request: AuthedRequest, offices, customers) -> dict:
     initial: dict = {"invoice_date": timezone.localdate()}
     office = None
     if request.user.office_id:
@@ -104,7 +104,7 @@ def _new_invoice_initial(request: HttpRequest, offices, customers) -> dict:
 
 
 @finance_required
-def invoice_new(request: HttpRequest) -> HttpResponse:
+def invoice_new(request: AuthedRequest) -> HttpResponse:
     offices = for_agency(Office.objects.select_related("subgroup"), request)
     customers = for_agency(Customer.objects.all(), request)
     articles = for_agency(
@@ -172,7 +172,7 @@ def invoice_new(request: HttpRequest) -> HttpResponse:
 
 
 @finance_required
-def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
+def invoice_credit(request: AuthedRequest, pk: int) -> HttpResponse:
     invoice = get_for_agency(
         Invoice.objects.select_related("customer", "office", "subgroup"), request, pk=pk
     )

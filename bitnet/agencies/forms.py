@@ -4,6 +4,8 @@ Forms validate input and show Norwegian messages beside each field; the writes a
 bitnet/agencies/services.py. The subgroup choices come from the user's agency only.
 """
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -106,14 +108,15 @@ class OfficeForm(forms.ModelForm):
     def __init__(self, *args, agency: Agency, **kwargs):
         super().__init__(*args, **kwargs)
         self.agency = agency
-        subgroups = Subgroup.objects.filter(agency=agency).order_by("name")
-        self.fields["subgroup"].queryset = subgroups
-        self.fields["subgroup"].empty_label = None if subgroups.count() == 1 else "— Velg —"
+        self.subgroups = subgroups = Subgroup.objects.filter(agency=agency).order_by("name")
+        subgroup = cast(forms.ModelChoiceField, self.fields["subgroup"])
+        subgroup.queryset = subgroups
+        subgroup.empty_label = None if subgroups.count() == 1 else "— Velg —"
         self.subgroup_id = self._selected_subgroup_id(subgroups)
         self.department_choices = (
             list(hooks.department_choices(self.subgroup_id)) if self.subgroup_id else []
         )
-        field = self.fields["external_department_code"]
+        field = cast(forms.ChoiceField, self.fields["external_department_code"])
         choices = list(self.department_choices)
         current = self.instance.external_department_code if self.instance.pk else ""
         if (
@@ -163,5 +166,5 @@ class OfficeForm(forms.ModelForm):
         """Every subgroup's departments, so the select can follow a change of subgroup."""
         return {
             str(pk): list(hooks.department_choices(pk))
-            for pk in self.fields["subgroup"].queryset.values_list("pk", flat=True)
+            for pk in self.subgroups.values_list("pk", flat=True)
         }

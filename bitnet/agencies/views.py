@@ -9,11 +9,11 @@ import copy
 from typing import Any
 
 from django.db.models import Count, Max, Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from bitnet import hooks
-from bitnet.access import admin_required, for_agency, get_for_agency
+from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency
 from bitnet.agencies.forms import DEPARTMENTS_MISSING_HELP, OfficeForm, SubgroupSeriesForm
 from bitnet.agencies.services import office_create, office_update, subgroup_update_number_series
 from bitnet.crud import Entity, edit_page, form_page, page_of, pick
@@ -49,7 +49,7 @@ def _office_context(form: OfficeForm) -> dict[str, Any]:
 
 
 @admin_required
-def office_list(request: HttpRequest) -> HttpResponse:
+def office_list(request: AuthedRequest) -> HttpResponse:
     offices = Office.objects.order_by("name")
     subgroups = (
         for_agency(Subgroup.objects.all(), request)
@@ -75,7 +75,7 @@ def office_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def office_create_view(request: HttpRequest) -> HttpResponse:
+def office_create_view(request: AuthedRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
     wanted = request.GET.get("undergruppe", "")
     if wanted.isdigit():
@@ -88,13 +88,13 @@ def office_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def office_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def office_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     office = get_for_agency(Office.objects.select_related("subgroup"), request, pk=pk)
     return edit_page(request, OFFICE, office, context=_office_context)
 
 
 @admin_required
-def subgroup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def subgroup_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup.objects.all(), request, pk=pk)
     form = SubgroupSeriesForm(request.POST or None, instance=copy.copy(subgroup))
 

@@ -4,6 +4,8 @@ Forms validate input and show Norwegian messages beside each field; the writes a
 bitnet/users/services.py. The office choices come from the user's agency only.
 """
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -39,6 +41,11 @@ def _norwegian_password_errors(exc: ValidationError) -> list[str]:
     return messages
 
 
+class _OfficeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Office) -> str:
+        return f"{obj.name} ({obj.subgroup.name})"
+
+
 class _UserFormBase(forms.ModelForm):
     employee_number = PositiveNumberField(
         label="Ansettelsesnr. (PowerOffice)",
@@ -58,6 +65,7 @@ class _UserFormBase(forms.ModelForm):
             "employee_number",
             "is_active",
         ]
+        field_classes = {"office": _OfficeChoiceField}
         labels = {
             "first_name": "Fornavn",
             "last_name": "Etternavn",
@@ -81,13 +89,12 @@ class _UserFormBase(forms.ModelForm):
     def __init__(self, *args, agency: Agency, **kwargs):
         super().__init__(*args, **kwargs)
         self.agency = agency
-        office = self.fields["office"]
+        office = cast(forms.ModelChoiceField, self.fields["office"])
         office.queryset = (
             Office.objects.filter(agency=agency).select_related("subgroup").order_by("name")
         )
         office.empty_label = "— Ingen byrå —"
-        office.label_from_instance = lambda o: f"{o.name} ({o.subgroup.name})"
-        self.fields["role"].choices = Role.choices
+        cast(forms.ChoiceField, self.fields["role"]).choices = Role.choices
 
     def _check_password_pair(self, first: str, second: str, *, required: bool) -> str | None:
         p1 = self.cleaned_data.get(first) or ""

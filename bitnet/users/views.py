@@ -10,9 +10,9 @@ from typing import Any
 
 from django.contrib.auth import update_session_auth_hash
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
-from bitnet.access import admin_required, for_agency, get_for_agency
+from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency, request_agency
 from bitnet.crud import form_page, pick, search_list
 from bitnet.models import Role, User
 from bitnet.users.forms import UserCreateForm, UserUpdateForm
@@ -41,7 +41,7 @@ def _user_search(q: str) -> Q:
 
 
 @admin_required
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthedRequest) -> HttpResponse:
     users = for_agency(User.objects.all(), request).select_related("office", "office__subgroup")
     role = request.GET.get("rolle") or ""
     if role in Role.values:
@@ -60,8 +60,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def user_create_view(request: HttpRequest) -> HttpResponse:
-    agency = request.user.agency
+def user_create_view(request: AuthedRequest) -> HttpResponse:
+    agency = request_agency(request)
 
     def save(data: dict[str, Any]) -> User:
         return user_create(
@@ -83,7 +83,7 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     target = get_for_agency(User.objects.select_related("office"), request, pk=pk)
 
     def save(data: dict[str, Any]) -> User:
@@ -95,7 +95,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = UserUpdateForm(
         request.POST or None,
         instance=copy.copy(target),
-        agency=request.user.agency,
+        agency=request_agency(request),
         acting_user=request.user,
     )
     return form_page(

@@ -11,11 +11,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from bitnet.access import any_role_required, for_agency, get_for_agency
+from bitnet.access import AuthedRequest, any_role_required, for_agency, get_for_agency
 from bitnet.crud import add_errors
 from bitnet.models import User
 from payroll.drivinglogs import selectors, services
@@ -25,25 +25,25 @@ from payroll.models import DrivingLog, DrivingLogStatus, Trip
 PAGE_SIZE = 25
 
 
-def _logs(request: HttpRequest) -> QuerySet[DrivingLog]:
+def _logs(request: AuthedRequest) -> QuerySet[DrivingLog]:
     return selectors.drivinglog_visible(
         logs=for_agency(DrivingLog.objects.all(), request), user=request.user
     )
 
 
-def _drivers(request: HttpRequest) -> QuerySet[User] | None:
+def _drivers(request: AuthedRequest) -> QuerySet[User] | None:
     """Drivers the user may pick: any of the agency's users for payroll/admin, else None."""
     if not selectors.user_sees_all_logs(user=request.user):
         return None
     return selectors.driver_choices(users=for_agency(User.objects.all(), request))
 
 
-def _get_log(request: HttpRequest, pk: int) -> DrivingLog:
+def _get_log(request: AuthedRequest, pk: int) -> DrivingLog:
     return get_for_agency(_logs(request).select_related("driver"), request, pk=pk)
 
 
 @any_role_required
-def drivinglog_list(request: HttpRequest) -> HttpResponse:
+def drivinglog_list(request: AuthedRequest) -> HttpResponse:
     drivers = _drivers(request)
     form = DrivingLogFilterForm(request.GET or None, drivers=drivers)
     if form.is_bound:
@@ -69,7 +69,7 @@ def drivinglog_list(request: HttpRequest) -> HttpResponse:
 
 
 @any_role_required
-def drivinglog_new(request: HttpRequest) -> HttpResponse:
+def drivinglog_new(request: AuthedRequest) -> HttpResponse:
     drivers = _drivers(request)
     form = DrivingLogForm(
         request.POST or None,
@@ -94,7 +94,7 @@ def drivinglog_new(request: HttpRequest) -> HttpResponse:
 
 
 @any_role_required
-def drivinglog_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def drivinglog_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     log = _get_log(request, pk)
     locked = selectors.drivinglog_is_locked(log=log)
     detail = selectors.drivinglog_detail(log=log)
@@ -119,7 +119,7 @@ def drivinglog_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _editable_log(request: HttpRequest, pk: int) -> DrivingLog | HttpResponse:
+def _editable_log(request: AuthedRequest, pk: int) -> DrivingLog | HttpResponse:
     """The log if the user may change it now; else a redirect to it with the reason."""
     log = _get_log(request, pk)
     if selectors.drivinglog_is_locked(log=log):
@@ -142,7 +142,7 @@ def _trip_values(form: TripForm) -> dict[str, Any]:
 
 
 @any_role_required
-def trip_new(request: HttpRequest, pk: int) -> HttpResponse:
+def trip_new(request: AuthedRequest, pk: int) -> HttpResponse:
     log = _editable_log(request, pk)
     if isinstance(log, HttpResponse):
         return log
@@ -167,7 +167,7 @@ def trip_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @any_role_required
-def trip_edit(request: HttpRequest, pk: int, trip_id: int) -> HttpResponse:
+def trip_edit(request: AuthedRequest, pk: int, trip_id: int) -> HttpResponse:
     log = _editable_log(request, pk)
     if isinstance(log, HttpResponse):
         return log
@@ -190,7 +190,7 @@ def trip_edit(request: HttpRequest, pk: int, trip_id: int) -> HttpResponse:
 
 @any_role_required
 @require_POST
-def trip_delete(request: HttpRequest, pk: int, trip_id: int) -> HttpResponse:
+def trip_delete(request: AuthedRequest, pk: int, trip_id: int) -> HttpResponse:
     log = _editable_log(request, pk)
     if isinstance(log, HttpResponse):
         return log
@@ -207,7 +207,7 @@ def trip_delete(request: HttpRequest, pk: int, trip_id: int) -> HttpResponse:
 
 @any_role_required
 @require_POST
-def drivinglog_status(request: HttpRequest, pk: int) -> HttpResponse:
+def drivinglog_status(request: AuthedRequest, pk: int) -> HttpResponse:
     log = _get_log(request, pk)
     status = request.POST.get("status", "")
     try:

@@ -1,7 +1,7 @@
-"""Kontoplan > "Valider kontoplan" and the "Sjekk på nytt" button of Datadeling's checklist.
+"""Kontoplan > "Valider kontoplan" and the "Sjekk på nytt" button of Datadeling's checklist,
+under /administrasjon/ (bitnet/urls.py): kontoplan/valider/ and datadeling/<id>/forutsetninger/.
 
-Both live under Administrasjon (kontoplan/ and datadeling/). The namespace is kept from before
-the split: templates of other features use it.
+The namespace is kept from before the split: templates of other features use it.
 """
 
 from django.urls import path
@@ -11,13 +11,9 @@ from poweroffice.chart import views
 app_name = "poweroffice_validation"
 
 urlpatterns = [
+    path("kontoplan/valider/", views.account_validation, name="account_validation"),
     path(
-        "administrasjon/kontoplan/valider/",
-        views.account_validation,
-        name="account_validation",
-    ),
-    path(
-        "administrasjon/datadeling/<int:subgroup_id>/forutsetninger/",
+        "datadeling/<int:subgroup_id>/forutsetninger/",
         views.prerequisites_refresh,
         name="prerequisites",
     ),

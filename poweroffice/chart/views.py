@@ -2,13 +2,13 @@
 checklist on Datadeling (SPEC Part A items 2 and 7). Thin: the checks live in services.py."""
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bitnet.access import admin_required, get_for_agency
+from bitnet.access import AuthedRequest, admin_required, get_for_agency, request_agency_id
 from bitnet.models import Subgroup
 from poweroffice.chart.selectors import (
     account_validation_latest,
@@ -30,10 +30,11 @@ def _subgroup_id(value: str | None) -> int | None:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def account_validation(request: HttpRequest) -> HttpResponse:
-    connected = subgroups_connected(agency_id=request.user.agency_id)
+def account_validation(request: AuthedRequest) -> HttpResponse:
+    connected = subgroups_connected(agency_id=request_agency_id(request))
     params = request.POST if request.method == "POST" else request.GET
     chosen = _subgroup_id(params.get("undergruppe"))
+    subgroup: Subgroup | None
     if chosen is not None:
         subgroup = get_for_agency(Subgroup, request, pk=chosen)
     else:
@@ -60,7 +61,7 @@ def account_validation(request: HttpRequest) -> HttpResponse:
 
     latest = account_validation_latest(subgroup=subgroup) if subgroup else None
     completed = latest
-    if latest is not None and latest.error:
+    if subgroup is not None and latest is not None and latest.error:
         completed = account_validation_latest_completed(subgroup=subgroup)
     return render(
         request,
@@ -77,7 +78,7 @@ def account_validation(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_POST
-def prerequisites_refresh(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+def prerequisites_refresh(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
     """ "Sjekk på nytt": run the checks for one subgroup, then back to where the button was."""
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     connection = connection_for_subgroup(subgroup)

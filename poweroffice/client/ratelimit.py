@@ -31,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import redis
@@ -44,6 +44,18 @@ WINDOW = 1.0  # seconds: PowerOffice counts requests per second
 DEFAULT_MAX_HOLD = 60.0
 # When every slot is held by requests still in flight, ask again this often.
 POLL = 0.01
+
+
+_Ticket = TypeVar("_Ticket")
+
+
+def _wait_for_slot(try_acquire: Callable[[], tuple[_Ticket | None, float]]) -> _Ticket:
+    """Ask ``try_acquire`` until it hands out a ticket, sleeping as long as each answer says."""
+    while True:
+        ticket, wait = try_acquire()
+        if ticket is not None:
+            return ticket
+        time.sleep(wait)
 
 
 def key_fingerprint(secret: str) -> str:
@@ -106,11 +118,7 @@ class LocalRateLimiter:
             return None, oldest + WINDOW - now if oldest <= now else POLL
 
     def acquire(self) -> int:
-        while True:
-            ticket, wait = self.try_acquire()
-            if ticket is not None:
-                return ticket
-            time.sleep(wait)
+        return _wait_for_slot(self.try_acquire)
 
     def release(self, ticket: object) -> None:
         with self._lock:
@@ -233,11 +241,7 @@ class RedisRateLimiter:
         return None, POLL if micros < 0 else micros / 1e6
 
     def acquire(self) -> object:
-        while True:
-            ticket, wait = self.try_acquire()
-            if ticket is not None:
-                return ticket
-            time.sleep(wait)
+        return _wait_for_slot(self.try_acquire)
 
     def release(self, ticket: object) -> None:
         import redis

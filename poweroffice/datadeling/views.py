@@ -11,13 +11,19 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from bitnet.access import admin_required, for_agency, get_for_agency
+from bitnet.access import (
+    AuthedRequest,
+    admin_required,
+    for_agency,
+    get_for_agency,
+    request_agency_id,
+)
 from bitnet.models import Subgroup
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.datadeling.connection import NotConnected, connection_for_subgroup
@@ -34,10 +40,10 @@ from poweroffice.models import Connection
 
 
 def _rows(
-    request: HttpRequest, bound: dict[int, DatadelingForm] | None = None
+    request: AuthedRequest, bound: dict[int, DatadelingForm] | None = None
 ) -> list[dict[str, Any]]:
     subgroups = list(for_agency(Subgroup.objects.order_by("name"), request))
-    connections = connections_by_subgroup(agency_id=request.user.agency_id)
+    connections = connections_by_subgroup(agency_id=request_agency_id(request))
     departments = departments_by_subgroup(subgroup_ids=[s.pk for s in subgroups])
     rows = []
     for subgroup in subgroups:
@@ -61,7 +67,7 @@ def _rows(
 
 
 def _render(
-    request: HttpRequest, bound: dict[int, DatadelingForm] | None = None, status: int = 200
+    request: AuthedRequest, bound: dict[int, DatadelingForm] | None = None, status: int = 200
 ) -> HttpResponse:
     return render(
         request,
@@ -80,7 +86,7 @@ def _back_to(subgroup: Subgroup) -> HttpResponse:
 
 @sensitive_post_parameters()
 @admin_required
-def datadeling(request: HttpRequest) -> HttpResponse:
+def datadeling(request: AuthedRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request)
     subgroup = get_for_agency(Subgroup, request, pk=request.POST.get("subgroup") or 0)
@@ -127,7 +133,7 @@ def _synced_message(result: DepartmentSyncResult, subgroup: Subgroup) -> str:
 
 @require_POST
 @admin_required
-def datadeling_sync_departments(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+def datadeling_sync_departments(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     connection = connection_for_subgroup(subgroup)
     try:

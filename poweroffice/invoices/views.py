@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounting.models import Invoice
 from accounting.pdf import invoice_specification_pdf, specification_filename
-from bitnet.access import finance_required, get_for_agency
+from bitnet.access import AuthedRequest, finance_required, get_for_agency, request_agency_id
 from poweroffice.datadeling.selectors import connections_by_subgroup
 from poweroffice.invoices.batch import export_batch_create
 from poweroffice.invoices.export import invoice_export
@@ -41,8 +41,8 @@ def _list_url(query: str = "") -> str:
 
 @require_GET
 @finance_required
-def not_exported(request: HttpRequest) -> HttpResponse:
-    agency_id = request.user.agency_id
+def not_exported(request: AuthedRequest) -> HttpResponse:
+    agency_id = request_agency_id(request)
     show_hidden = request.GET.get("skjulte") == "1"
     queryset = not_exported_invoices(agency_id=agency_id, hidden=show_hidden)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -51,7 +51,8 @@ def not_exported(request: HttpRequest) -> HttpResponse:
         {
             "invoice": invoice,
             "reason": export_reason(invoice, connections.get(invoice.subgroup_id)),
-            "attempts": invoice.attempts,
+            # Prefetch(to_attr="attempts") in not_exported_invoices; the stubs cannot see to_attr.
+            "attempts": invoice.attempts,  # type: ignore[attr-defined]
         }
         for invoice in page
     ]
@@ -72,7 +73,7 @@ def not_exported(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _back(request: HttpRequest) -> str:
+def _back(request: AuthedRequest) -> str:
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -83,7 +84,7 @@ def _back(request: HttpRequest) -> str:
 
 @require_POST
 @finance_required
-def not_exported_export(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def not_exported_export(request: AuthedRequest, invoice_id: int) -> HttpResponse:
     invoice = get_for_agency(Invoice, request, pk=invoice_id)
     result = invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL, user=request.user)
     if result.outcome == "exported":
@@ -97,7 +98,7 @@ def not_exported_export(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @finance_required
-def not_exported_hide(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def not_exported_hide(request: AuthedRequest, invoice_id: int) -> HttpResponse:
     invoice = get_for_agency(Invoice, request, pk=invoice_id)
     hidden = invoice_export_hide_toggle(invoice=invoice, user=request.user)
     if hidden:
@@ -112,8 +113,8 @@ def not_exported_hide(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_POST
 @finance_required
-def not_exported_export_all(request: HttpRequest) -> HttpResponse:
-    agency_id = request.user.agency_id
+def not_exported_export_all(request: AuthedRequest) -> HttpResponse:
+    agency_id = request_agency_id(request)
     running = active_batch(agency_id=agency_id)
     if running is not None:
         messages.info(request, "En eksport pågår allerede.")
@@ -132,7 +133,7 @@ def not_exported_export_all(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @finance_required
-def export_batch_status(request: HttpRequest, batch_id: int) -> JsonResponse:
+def export_batch_status(request: AuthedRequest, batch_id: int) -> JsonResponse:
     batch = get_for_agency(ExportBatch, request, pk=batch_id)
     return JsonResponse(export_batch_progress(batch))
 
@@ -142,7 +143,7 @@ def export_batch_status(request: HttpRequest, batch_id: int) -> JsonResponse:
 
 @require_GET
 @finance_required
-def invoice_specification(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_specification(request: AuthedRequest, invoice_id: int) -> HttpResponse:
     invoice = get_for_agency(
         Invoice.objects.select_related(
             "agency", "subgroup", "office", "customer", "credited_invoice"

@@ -4,12 +4,12 @@ import logging
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bitnet.access import admin_required, get_for_agency
+from bitnet.access import AuthedRequest, admin_required, get_for_agency, request_agency
 from bitnet.models import Subgroup
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.models import PaymentSyncRun
@@ -23,13 +23,8 @@ PAGE = "poweroffice_payments:overview"
 
 
 @admin_required
-def payments_page(request: HttpRequest) -> HttpResponse:
-    overview = payments_overview(agency=request.user.agency)
-    for item in overview:
-        for run in item.runs:
-            run.duration_s = (
-                (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-            )
+def payments_page(request: AuthedRequest) -> HttpResponse:
+    overview = payments_overview(agency=request_agency(request))
     return render(
         request,
         "poweroffice/payments/overview.html",
@@ -39,7 +34,7 @@ def payments_page(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_POST
-def payments_run_now(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+def payments_run_now(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     full = request.POST.get("mode") == "full"
     connection = connection_get(subgroup)

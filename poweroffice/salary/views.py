@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
+from bitnet.access import (
+    AuthedRequest,
+    admin_required,
+    for_agency,
+    get_for_agency,
+    payroll_required,
+    request_agency_id,
+)
 from bitnet.models import Subgroup
 from payroll.models import (
+    DrivingLog,
     MileageRate,
     PayrollExport,
     PayrollExportLineState,
@@ -43,7 +52,7 @@ from poweroffice.salary.forms import (
 from poweroffice.salary.problems import PayrollExportBlocked, wage_codes_link
 from poweroffice.salary.rollback import payroll_export_rollback_retry
 
-STATUS_BADGES = {
+STATUS_BADGES: dict[str, str] = {
     PayrollExportStatus.DRAFT: "badge-blue",
     PayrollExportStatus.RUNNING: "badge-blue",
     PayrollExportStatus.EXPORTED: "badge-green",
@@ -59,7 +68,7 @@ ACTIVE_STATUSES = (
 )
 
 
-def _subgroups(request: HttpRequest) -> QuerySet[Subgroup]:
+def _subgroups(request: AuthedRequest) -> QuerySet[Subgroup]:
     return for_agency(Subgroup.objects.all(), request).order_by("name")
 
 
@@ -67,24 +76,24 @@ def _subgroups(request: HttpRequest) -> QuerySet[Subgroup]:
 
 
 def _integration_rows(
-    request: HttpRequest, *, open_id: int | None = None, form: ActivateForm | None = None
+    request: AuthedRequest, *, open_id: int | None = None, form: ActivateForm | None = None
 ) -> list[dict[str, Any]]:
     subgroups = list(_subgroups(request))
-    connections = connections_by_subgroup(agency_id=request.user.agency_id)
+    connections = connections_by_subgroup(agency_id=request_agency_id(request))
     rows = []
     for subgroup in subgroups:
         connection = connections.get(subgroup.pk)
-        has_key = bool(connection and connection.has_client_key)
+        has_key = bool(connection and connection.has_client_key and connection.verified_at)
         rows.append(
             {
                 "subgroup": subgroup,
                 "connection": connection,
                 "enabled": bool(connection and connection.payroll_enabled),
-                "has_datadeling_key": has_key and bool(connection.verified_at),
+                "has_datadeling_key": has_key,
                 "form": form
                 if open_id == subgroup.pk and form is not None
                 else ActivateForm(
-                    has_datadeling_key=has_key and bool(connection.verified_at),
+                    has_datadeling_key=has_key,
                     prefix=f"s{subgroup.pk}",
                 ),
                 "open": open_id == subgroup.pk,
@@ -95,13 +104,13 @@ def _integration_rows(
 
 @admin_required
 @require_GET
-def integrations(request: HttpRequest) -> HttpResponse:
+def integrations(request: AuthedRequest) -> HttpResponse:
     return render(request, "payroll/integrations/index.html", {"rows": _integration_rows(request)})
 
 
 @admin_required
 @require_POST
-def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+def integration_activate(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     connection = connection_get(subgroup)
     has_key = bool(connection and connection.has_client_key and connection.verified_at)
@@ -118,8 +127,9 @@ def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse
             return redirect("payroll_integrations:index")
         error = result.message
     # Never send the key back to the browser.
-    form.data = form.data.copy()
-    form.data[form.add_prefix("client_key")] = ""
+    data = request.POST.copy()
+    data[form.add_prefix("client_key")] = ""
+    form.data = data
     rows = _integration_rows(request, open_id=subgroup.pk, form=form)
     return render(
         request,
@@ -131,7 +141,7 @@ def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse
 
 @admin_required
 @require_POST
-def integration_deactivate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
+def integration_deactivate(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     payroll_integration_deactivate(subgroup=subgroup)
     messages.success(request, f"PowerOffice Go er deaktivert for {subgroup.name}.")
@@ -141,7 +151,7 @@ def integration_deactivate(request: HttpRequest, subgroup_id: int) -> HttpRespon
 # --- Lønn > Lønnskoder ----------------------------------------------------------------------------
 
 
-def _chosen_subgroup(request: HttpRequest, subgroups: list[Subgroup]) -> Subgroup | None:
+def _chosen_subgroup(request: AuthedRequest, subgroups: list[Subgroup]) -> Subgroup | None:
     wanted = request.GET.get("undergruppe") or request.POST.get("undergruppe")
     if wanted:
         try:
@@ -175,7 +185,7 @@ def _wage_code_rows(
 
 
 @payroll_required
-def wage_codes(request: HttpRequest) -> HttpResponse:
+def wage_codes(request: AuthedRequest) -> HttpResponse:
     subgroups = list(_subgroups(request))
     subgroup = _chosen_subgroup(request, subgroups)
     mappings = selectors.wage_code_mappings(subgroup=subgroup) if subgroup else {}
@@ -212,7 +222,7 @@ def wage_codes(request: HttpRequest) -> HttpResponse:
 
 @payroll_required
 @require_POST
-def wage_codes_check(request: HttpRequest) -> HttpResponse:
+def wage_codes_check(request: AuthedRequest) -> HttpResponse:
     subgroups = list(_subgroups(request))
     subgroup = _chosen_subgroup(request, subgroups)
     if subgroup is None:
@@ -227,16 +237,14 @@ def wage_codes_check(request: HttpRequest) -> HttpResponse:
 
 @payroll_required
 @require_GET
-def export_list(request: HttpRequest) -> HttpResponse:
-    exports = list(selectors.payroll_exports_for_agency(agency=request.user.agency_id)[:200])
-    for export in exports:
-        export.badge = STATUS_BADGES.get(export.status, "")
+def export_list(request: AuthedRequest) -> HttpResponse:
+    exports = selectors.payroll_exports_for_agency(agency=request_agency_id(request))[:200]
     return render(
         request,
         "payroll/export/list.html",
         {
-            "exports": exports,
-            "payroll_enabled": selectors.payroll_enabled_in(agency_id=request.user.agency_id),
+            "exports": [(export, STATUS_BADGES.get(export.status, "")) for export in exports],
+            "payroll_enabled": selectors.payroll_enabled_in(agency_id=request_agency_id(request)),
         },
     )
 
@@ -248,6 +256,15 @@ def _default_range() -> tuple[dt.date, dt.date]:
     return last_prev.replace(day=1), last_prev
 
 
+@dataclass(frozen=True)
+class _LogRow:
+    """A logbook of the "Lag ny" list, with what it amounts to."""
+
+    log: DrivingLog
+    summary: LogSummary
+    outside: bool  # its period reaches outside the chosen dates (the whole logbook goes)
+
+
 def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
     in_range = selectors.drivinglogs_in_range(
         subgroup=subgroup, date_from=date_from, date_to=date_to
@@ -257,27 +274,34 @@ def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) ->
     )
     summaries = drivinglog_summaries(log_ids=[log.pk for log in logs])
     empty = LogSummary()
-    for log in logs:
-        log.summary = summaries.get(log.pk, empty)
-        log.outside = log.period_start < date_from or log.period_end > date_to
+    rows = [
+        _LogRow(
+            log=log,
+            summary=summaries.get(log.pk, empty),
+            outside=log.period_start < date_from or log.period_end > date_to,
+        )
+        for log in logs
+    ]
     skipped = in_range.exclude(pk__in=[log.pk for log in logs])
+    # is_claimed is annotated by drivinglogs_in_range; its QuerySet[DrivingLog] cannot say so.
+    claimed = list(skipped.values_list("is_claimed", flat=True))  # type: ignore[misc]
     return {
-        "logs": logs,
-        "skipped_claimed": sum(1 for log in skipped if log.is_claimed),
-        "skipped_not_delivered": sum(1 for log in skipped if not log.is_claimed),
+        "logs": rows,
+        "skipped_claimed": sum(1 for is_claimed in claimed if is_claimed),
+        "skipped_not_delivered": sum(1 for is_claimed in claimed if not is_claimed),
         "totals": {
-            "trips": sum(log.summary.trips for log in logs),
-            "km": sum((log.summary.km for log in logs), ZERO),
-            "expenses": sum((log.summary.expenses for log in logs), ZERO),
-            "amount": sum((log.summary.amount for log in logs), ZERO),
+            "trips": sum(row.summary.trips for row in rows),
+            "km": sum((row.summary.km for row in rows), ZERO),
+            "expenses": sum((row.summary.expenses for row in rows), ZERO),
+            "amount": sum((row.summary.amount for row in rows), ZERO),
         },
     }
 
 
 @payroll_required
-def export_new(request: HttpRequest) -> HttpResponse:
+def export_new(request: AuthedRequest) -> HttpResponse:
     """Lag ny: subgroup and dates, "Søk" (validations), choose logbooks, preview, export."""
-    agency_id = request.user.agency_id
+    agency_id = request_agency_id(request)
     data = request.POST if request.method == "POST" else request.GET
     if "subgroup" in data:
         search = ExportSearchForm(data, agency_id=agency_id)
@@ -297,7 +321,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
         {"subgroup": subgroup, "date_from": date_from, "date_to": date_to, "step": "results"}
     )
     context.update(_search_context(subgroup, date_from, date_to))
-    all_ids = [log.pk for log in context["logs"]]
+    all_ids = [row.log.pk for row in context["logs"]]
 
     if request.method == "GET":
         check = payroll_export_check(subgroup=subgroup, log_ids=all_ids)
@@ -361,7 +385,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
     return render(request, "payroll/export/new.html", context)
 
 
-def _export_for(request: HttpRequest, export_id: int) -> PayrollExport:
+def _export_for(request: AuthedRequest, export_id: int) -> PayrollExport:
     return get_for_agency(
         PayrollExport.objects.select_related("subgroup", "created_by"), request, pk=export_id
     )
@@ -369,7 +393,7 @@ def _export_for(request: HttpRequest, export_id: int) -> PayrollExport:
 
 @payroll_required
 @require_GET
-def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
+def export_detail(request: AuthedRequest, export_id: int) -> HttpResponse:
     export = _export_for(request, export_id)
     lines = list(export.lines.select_related("employee").order_by("position", "id"))
     claims = list(
@@ -417,13 +441,13 @@ def export_progress(export: PayrollExport) -> dict[str, Any]:
 
 @payroll_required
 @require_GET
-def export_status(request: HttpRequest, export_id: int) -> JsonResponse:
+def export_status(request: AuthedRequest, export_id: int) -> JsonResponse:
     return JsonResponse(export_progress(_export_for(request, export_id)))
 
 
 @payroll_required
 @require_POST
-def export_rollback_retry(request: HttpRequest, export_id: int) -> HttpResponse:
+def export_rollback_retry(request: AuthedRequest, export_id: int) -> HttpResponse:
     export = _export_for(request, export_id)
     try:
         export = payroll_export_rollback_retry(export_id=export.pk)

@@ -8,15 +8,25 @@ required properties of the POST DTOs. Types: ``int``, ``num``, ``str``, ``bool``
 A POST DTO is written as its differences from the read DTO (``post_dto``).
 """
 
+# One property: (type, flags, maximum length); a DTO: its properties by name.
+Field = tuple[str, str, int | None]
+Dto = dict[str, Field]
 
-def post_dto(dto: dict, *, settable=(), replace=None, add=None) -> dict:
+
+def post_dto(
+    dto: Dto,
+    *,
+    settable: tuple[str, ...] = (),
+    replace: Dto | None = None,
+    add: Dto | None = None,
+) -> Dto:
     """A POST DTO written as its differences from the read DTO: the properties that are not
     read-only, in alphabetical order as the contract lists them.
 
     ``settable``: values the read DTO shows read-only but a POST may give (they stay nullable);
     ``replace``: properties typed otherwise on POST; ``add``: POST-only properties.
     """
-    fields = {}
+    fields: Dto = {}
     for name, (kind, flags, max_length) in dto.items():
         if name in settable:
             fields[name] = (kind, flags.replace("r", ""), max_length)
@@ -27,7 +37,7 @@ def post_dto(dto: dict, *, settable=(), replace=None, add=None) -> dict:
     return dict(sorted(fields.items()))
 
 
-_CUSTOMER = {
+_CUSTOMER: Dto = {
     "Allowance": ("num", "n", None),
     "BillableRate": ("num", "n", None),
     "ContactCreatedDateTimeOffset": ("datetime", "r", None),
@@ -81,7 +91,7 @@ _CUSTOMER = {
     "WebsiteUrl": ("str", "n", None),
 }
 
-_CONTACT_ADDRESS = {
+_CONTACT_ADDRESS: Dto = {
     "AddressLine1": ("str", "n", 200),
     "AddressLine2": ("str", "n", 200),
     "City": ("str", "n", 100),
@@ -92,7 +102,7 @@ _CONTACT_ADDRESS = {
     "ZipCode": ("str", "n", 50),
 }
 
-_PRODUCT = {
+_PRODUCT: Dto = {
     "Code": ("str", "n", 100),
     "CreatedDateTimeOffset": ("datetime", "r", None),
     "CreatedFromImportJournalId": ("uuid", "rn", None),
@@ -120,7 +130,7 @@ _PRODUCT = {
     "UnitPrice": ("num", "n", None),
 }
 
-_SALARY_LINE = {
+_SALARY_LINE: Dto = {
     "AccountId": ("int", "n", None),
     "Amount": ("num", "n", None),
     "CarListPrice": ("num", "n", None),
@@ -162,7 +172,7 @@ _SALARY_LINE = {
     "WorkDriveExceedsKilometerLimit": ("bool", "n", None),
 }
 
-FIELDS = {
+FIELDS: dict[str, Dto] = {
     "ClientIntegrationInformationDto": {
         "ActiveClientSubscriptions": ("list:str", "rn", None),
         "ClientId": ("str", "rn", None),
@@ -499,7 +509,7 @@ FIELDS = {
         "VoucherType": ("enum:VoucherType", "", None),
     },
 }
-REQUIRED = {
+REQUIRED: dict[str, tuple[str, ...]] = {
     "ContactAddressPostDto": ("City", "ZipCode"),
     "ProductPostDto": ("Name",),
     "SalaryLinePostDto": ("EmployeeId", "PayItemId"),

@@ -8,6 +8,7 @@ account, an invoice number already taken, a pay item that is switched off.
 import base64
 import re
 from decimal import Decimal
+from typing import Any
 
 from .api.common import get
 from .api.invoices import invoice_dto
@@ -33,7 +34,7 @@ COLLECTION_DTOS = {
 }
 UUID_COLLECTIONS = ("payitems", "numberseries", "outgoinginvoices", "vouchers")
 
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "vatcodes": {
         "IsActive": True,
         "IsCustom": False,
@@ -396,7 +397,7 @@ def _add_and_remove(values: list[str], body: dict, key: str) -> None:
 
 
 def _invoice_by_no(client: dict, body: dict) -> dict:
-    invoice_no = body.get("invoice_no")
+    invoice_no: Any = body.get("invoice_no")
     try:
         invoice_no = int(invoice_no)
     except (TypeError, ValueError) as exc:
@@ -447,9 +448,12 @@ def _reverse(client: dict, body: dict) -> Response:
         if voucher is None:
             raise bad("No voucher with that id.", 404)
         invoice = get(client, "outgoinginvoices", voucher["Id"])
-    else:
-        invoice = _invoice_by_no(client, body)
-        voucher = get(client, "vouchers", invoice["Id"])
+        reverse_voucher(client, voucher)
+        return json_response(
+            200, _invoice_out(client, invoice) if invoice else {"voucher_id": voucher["Id"]}
+        )
+    invoice = _invoice_by_no(client, body)
+    voucher = get(client, "vouchers", invoice["Id"])
     if voucher is not None:
         reverse_voucher(client, voucher)
     else:
@@ -460,9 +464,7 @@ def _reverse(client: dict, body: dict) -> Response:
             BalanceLastChangedDateTimeOffset=now,
             LastChangedDateTimeOffset=now,
         )
-    return json_response(
-        200, _invoice_out(client, invoice) if invoice else {"voucher_id": voucher["Id"]}
-    )
+    return json_response(200, _invoice_out(client, invoice))
 
 
 # -- data ----------------------------------------------------------------------------------

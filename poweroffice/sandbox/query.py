@@ -66,7 +66,7 @@ class Query:
         value = self.raw(name)
         if value is None:
             return None
-        ranges = []
+        ranges: list[tuple[int, int | None]] = []
         for part in value.split(","):
             part = part.strip()
             match = _RANGE_RE.match(part)
@@ -346,11 +346,13 @@ def filtered_list(
     ]
     items = []
     for record in rows:
-        view = None
+        view: dict | None = None
         for f, value in tests:
-            if f.on_view and view is None:
-                view = dto(record)
-            if not f.keeps(value, view if f.on_view else record):
+            item = record
+            if f.on_view:
+                view = view if view is not None else dto(record)
+                item = view
+            if not f.keeps(value, item):
                 break
         else:
             items.append(view if view is not None else dto(record))

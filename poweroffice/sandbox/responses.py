@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 PROBLEM_TYPES = {
     400: "https://tools.ietf.org/html/rfc7231#section-6.5.1",
@@ -63,7 +64,12 @@ def problem_body(
     instance: str | None = None,
     errors: dict[str, list[str]] | None = None,
 ) -> dict:
-    body = {"type": PROBLEM_TYPES.get(status), "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPES.get(status),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if instance:
         body["instance"] = instance
     if errors:

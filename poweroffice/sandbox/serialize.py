@@ -1,10 +1,16 @@
 """Records to DTOs: every property of the schema, in its order, PascalCase, typed as on the wire."""
 
+from typing import Any, overload
+
 from .contract import FIELDS
 from .values import format_datetime, to_number
 
 
-def serialize(record: dict | None, dto: str, **derived) -> dict | None:
+@overload
+def serialize(record: dict, dto: str, **derived: Any) -> dict: ...
+@overload
+def serialize(record: None, dto: str, **derived: Any) -> None: ...
+def serialize(record: dict | None, dto: str, **derived: Any) -> dict | None:
     """The DTO for a stored record; ``derived`` supplies read-only values computed from others.
 
     Internal keys (``_...``) never leave the sandbox. An enum or a nested object with no value

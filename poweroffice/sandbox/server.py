@@ -52,6 +52,7 @@ def _json_or_none(raw: bytes):
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
+    server: "SandboxServer"
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes; without TCP_NODELAY each answer waits ~40 ms for
     # the client's delayed ACK.
@@ -169,6 +170,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
 
         match = _PREFIX_RE.match(path)
+        if match is None:  # a request target that is not a path
+            self._send(method, ApiError(404, bare=True).response(path))
+            return
         rest = match.group("rest")
         env = "demo" if match.group("demo") else "prod"
         lowered = rest.lower().rstrip("/")
@@ -219,7 +223,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             latency = state.config["latency_ms"]
             if latency:
                 time.sleep(latency / 1000)
-            client_id = client and client["client_id"]
+            client_id = client["client_id"] if client else None
             fault = state.match_fault(
                 method=method, route=route, client_id=client_id, when="before"
             )
@@ -292,7 +296,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         content_type = (self.headers.get("Content-Type") or "").lower()
         if token:
             form = parse_qs(body.decode("latin-1"))
-            return {"grant_type": (form.get("grant_type") or [None])[0]}
+            grant_types = form.get("grant_type")
+            return {"grant_type": grant_types[0] if grant_types else None}
         if content_type.startswith("multipart/"):
             return {"multipart": True, "size": len(body)}
         return _json_or_none(body)
@@ -348,6 +353,7 @@ def _fault_response(fault: dict) -> Response:
 
 
 class SandboxServer(ThreadingHTTPServer):
+    server_address: tuple[str, int]
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128

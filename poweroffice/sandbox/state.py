@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import deque
 from decimal import Decimal
+from typing import Any
 
 from .seed import (
     build_client_data,
@@ -129,7 +130,7 @@ class SandboxState:
             while id_base in used:
                 id_base += 100_000
             data, next_id = build_client_data(id_base=id_base)
-            client = {
+            client: dict[str, Any] = {
                 "name": name,
                 "seed": seed,
                 "id_base": id_base,
@@ -340,6 +341,8 @@ class SandboxState:
             os.replace(tmp, self.state_file)
 
     def load(self) -> None:
+        if not self.state_file:
+            return
         with open(self.state_file, encoding="utf-8") as fh:
             payload = json.load(fh)
         with self.lock:

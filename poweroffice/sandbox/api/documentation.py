@@ -6,6 +6,7 @@ import io
 import zipfile
 from email.parser import BytesParser
 from email.policy import HTTP
+from typing import Any
 
 from ..query import Query, among, equal
 from ..responses import ApiError, Response, empty_response, now_iso
@@ -42,10 +43,10 @@ def _parse_multipart(ctx: Ctx) -> dict[str, dict]:
     )
     if not message.is_multipart():
         raise ApiError(400, DOCUMENTATION_TITLE, "The multipart body could not be read.")
-    parts = {}
+    parts: dict[str, dict[str, Any]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not name:
+        if not name or not isinstance(name, str):  # a tuple: an RFC 2231 name, not "file"
             continue
         parts[name] = {
             "filename": part.get_filename(),

@@ -54,7 +54,8 @@ def issue_token(
     with state.lock:
         client = state.clients.get(keys[1]) if keys else None
         if (
-            client is None
+            keys is None
+            or client is None
             or client["application_key"] != keys[0]
             or not subscription_key
             or client["subscription_key"] != subscription_key

@@ -127,7 +127,7 @@ def _unauthorized(reason: str | None) -> Response:
     description = {
         "expired": "The token expired",
         "revoked": "The token was revoked",
-    }.get(reason, "The token is invalid")
+    }.get(reason or "", "The token is invalid")
     return empty_response(
         401,
         headers={

@@ -463,17 +463,19 @@ def _invoice_line(
     ctx: Ctx, body: dict, line: dict, found: LineRefs, index: int, refs: VoucherRefs
 ) -> dict:
     """The outgoing invoice line of a voucher line: net, VAT and posted (NOK) amounts."""
+    account, vat = found.account, found.vat
+    assert account is not None and vat is not None  # a line without them was a problem
     rate = dec(body.get("CurrencyExchangeRate") or 1)
     amount = money(line["CurrencyAmount"])
-    vat_rate = dec(found.vat["Rate"])
+    vat_rate = dec(vat["Rate"])
     vat_amount = _vat_amount(amount, vat_rate)
     net = amount - vat_amount
     quantity = line.get("Quantity")
     product = found.product
     department = found.department
     return {
-        "AccountId": found.account["Id"],
-        "AccountNo": found.account["AccountNo"],
+        "AccountId": account["Id"],
+        "AccountNo": account["AccountNo"],
         "DepartmentCode": department and department["Code"],
         "DepartmentId": department and department["Id"],
         "Description": line.get("Description"),
@@ -493,8 +495,8 @@ def _invoice_line(
         "TotalPostedAmount": _cents(amount * rate),
         "UnitOfMeasureCode": line.get("UnitOfMeasureType"),
         "VatAmount": vat_amount,
-        "VatCode": found.vat["Code"],
-        "VatId": found.vat["Id"],
+        "VatCode": vat["Code"],
+        "VatId": vat["Id"],
         "VatRate": vat_rate,
         "VatReturnSpecification": line.get("VatReturnSpecification"),
     }
@@ -515,6 +517,7 @@ def _outgoing_invoice(
     net_total = total - vat_total
     posted = _cents(total * rate)
     customer = refs.customer
+    assert customer is not None  # a voucher without one was a problem
     department = refs.department
     seller = refs.seller
     voucher_date = refs.voucher_date
