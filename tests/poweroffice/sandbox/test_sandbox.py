@@ -1245,7 +1245,7 @@ def test_overview_page_shows_what_was_received(po):
         files={"file": ("spesifikasjon-4711.pdf", PDF, "application/pdf")},
     )
     po.api.post("/SalaryLines", json=salary_line(po))
-    page = requests.get(po.sandbox.url + "/")
+    page = requests.get(po.sandbox.url + "/", params={"token": po.sandbox.handle.hook_token})
     assert page.status_code == 200
     html = page.text
     for text in (
@@ -1261,7 +1261,9 @@ def test_overview_page_shows_what_was_received(po):
     ):
         assert text in html
     assert po.client["client_key"] not in html
-    link = re.search(r'href="(/_sandbox/clients/[^"]+/documentation)"', html).group(1)
+    link = re.search(r'href="(/_sandbox/clients/[^"]+/documentation[^"]*)"', html).group(1)
+    token = po.sandbox.handle.hook_token
+    assert link.endswith(f"?token={token}")
     assert requests.get(po.sandbox.url + link).content == PDF
 
 
@@ -1315,7 +1317,9 @@ def test_state_file_survives_restart(tmp_path):
     state_file = tmp_path / "sandbox.json"
     first = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
     try:
-        client = requests.post(first.url + "/_sandbox/clients", json={"name": "Demo"}).json()
+        client = requests.post(
+            first.url + "/_sandbox/clients", json={"name": "Demo"}, headers=first.hook_headers
+        ).json()
         basic_auth = basic(default_application_key(), client["client_key"])
         headers = {"Ocp-Apim-Subscription-Key": default_subscription_key()}
         token = requests.post(
@@ -1334,7 +1338,8 @@ def test_state_file_survives_restart(tmp_path):
     second = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
     try:
         products = requests.get(
-            second.url + f"/_sandbox/clients/{client['client_key']}/data/products"
+            second.url + f"/_sandbox/clients/{client['client_key']}/data/products",
+            headers=second.hook_headers,
         ).json()
         assert [(p["Code"], float(p["UnitPrice"])) for p in products] == [("B-1", 1250.5)]
     finally:
