@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency
@@ -27,6 +27,8 @@ from poweroffice.datadeling.selectors import (
     connection_get,
     connections_by_subgroup,
     departments_by_subgroup,
+    poweroffice_target,
+    subgroups_with_unreadable_key,
 )
 from poweroffice.datadeling.services import connection_settings_update
 from poweroffice.messages import Context, error_message
@@ -69,6 +71,8 @@ def _render(
         {
             "application_key": settings.POWEROFFICE_APPLICATION_KEY,
             "rows": _rows(request, bound),
+            "target": poweroffice_target(),
+            "unreadable": subgroups_with_unreadable_key(agency_id=request.user.agency_id),
         },
         status=status,
     )
@@ -79,6 +83,7 @@ def _back_to(subgroup: Subgroup) -> HttpResponse:
 
 
 @sensitive_post_parameters()
+@sensitive_variables("data")
 @admin_required
 def datadeling(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
