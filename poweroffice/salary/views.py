@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
@@ -99,6 +100,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
     return render(request, "payroll/integrations/index.html", {"rows": _integration_rows(request)})
 
 
+@sensitive_post_parameters()
 @admin_required
 @require_POST
 def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse:

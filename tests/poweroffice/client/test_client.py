@@ -295,8 +295,8 @@ def test_token_renewed_before_it_expires(fast_sandbox, client_info, make_client)
     fast_sandbox.config(token_lifetime=2)  # the client renews after half of a short lifetime
     po = make_client(client_info["client_key"])
     po.list_departments()
-    cache_entry = cache.get(po._token_cache_key)
-    assert cache_entry["expires_at"] - dt.datetime.now().timestamp() <= 1.0
+    _token, expires_at = po.transport.tokens._read()
+    assert expires_at - dt.datetime.now().timestamp() <= 1.0
     threading.Event().wait(1.2)
     po.list_departments()
 
@@ -902,10 +902,10 @@ def test_no_key_or_token_in_logs_errors_or_repr(fast_sandbox, client_info, make_
     caplog.set_level(logging.DEBUG)  # everything, urllib3's connection logs included
     po = make_client(key)
     po.list_departments()
-    token = cache.get(po._token_cache_key)["access_token"]
+    token = po.transport.tokens._read()[0]
     fast_sandbox.faults(expire_tokens=True, client_key=key)
     po.list_vat_codes()
-    token_2 = cache.get(po._token_cache_key)["access_token"]
+    token_2 = po.transport.tokens._read()[0]
     assert token_2 != token
     po.create_customer({"Name": "x", "ExternalImportReference": "r"})
     fast_sandbox.faults(status=401, count=2, path="^/Departments$")
