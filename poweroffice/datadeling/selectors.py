@@ -44,16 +44,15 @@ def departments_by_subgroup(*, subgroup_ids: list[int]) -> dict[int, list[Depart
     return departments
 
 
-def subgroups_with_unreadable_key(*, agency_id: int) -> list[str]:
-    """The names of the agency's subgroups whose stored client key none of the
-    FIELD_ENCRYPTION_KEY keys can read (an old key dropped before ``rotate_client_keys``)."""
-    rows = (
-        Connection.objects.filter(subgroup__agency_id=agency_id)
-        .exclude(client_key_encrypted="")
-        .select_related("subgroup")
-        .order_by("subgroup__name")
+def subgroups_with_unreadable_key(*, connections: Iterable[Connection]) -> list[str]:
+    """The names of the subgroups (of these connections, subgroup loaded) whose stored client
+    key none of the FIELD_ENCRYPTION_KEY keys can read (an old key dropped before
+    ``rotate_client_keys``), sorted."""
+    return sorted(
+        c.subgroup.name
+        for c in connections
+        if c.client_key_encrypted and not secret_readable(c.client_key_encrypted)
     )
-    return [c.subgroup.name for c in rows if not secret_readable(c.client_key_encrypted)]
 
 
 @dataclass(frozen=True)

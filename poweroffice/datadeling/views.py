@@ -65,14 +65,17 @@ def _rows(
 def _render(
     request: HttpRequest, bound: dict[int, DatadelingForm] | None = None, status: int = 200
 ) -> HttpResponse:
+    rows = _rows(request, bound)
     return render(
         request,
         "poweroffice/datadeling.html",
         {
             "application_key": settings.POWEROFFICE_APPLICATION_KEY,
-            "rows": _rows(request, bound),
+            "rows": rows,
             "target": poweroffice_target(),
-            "unreadable": subgroups_with_unreadable_key(agency_id=request.user.agency_id),
+            "unreadable": subgroups_with_unreadable_key(
+                connections=[row["connection"] for row in rows]
+            ),
         },
         status=status,
     )

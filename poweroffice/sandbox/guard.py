@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from .responses import ApiError
@@ -31,6 +32,12 @@ TOKEN_HEADER = "X-Sandbox-Token"
 SANDBOX_HEADER = ("X-Sandbox", "SANDBOX - a local stand-in for PowerOffice Go, not PowerOffice")
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _READS = ("GET", "HEAD")
+
+
+class Headers(Protocol):
+    """A request's headers (the handler's ``email.message.Message``, or a dict)."""
+
+    def get(self, name: str, /) -> str | None: ...
 
 
 def _bad(status: int, detail: str) -> ApiError:
@@ -59,7 +66,7 @@ class HookGuard:
         self,
         *,
         method: str,
-        headers: Mapping[str, str],
+        headers: Headers,
         query: Mapping[str, str],
         body: bytes,
         page: bool = False,
@@ -77,7 +84,7 @@ class HookGuard:
             self._json_only(method, headers, body)
         self._token(method, headers, query)
 
-    def _same_origin(self, headers: Mapping[str, str]) -> None:
+    def _same_origin(self, headers: Headers) -> None:
         origin = headers.get("Origin")
         if origin is not None and origin != "null":
             own = urlsplit(origin)
@@ -90,7 +97,7 @@ class HookGuard:
             raise _bad(403, "Cross-site requests to the sandbox's hooks are refused.")
 
     @staticmethod
-    def _json_only(method: str, headers: Mapping[str, str], body: bytes) -> None:
+    def _json_only(method: str, headers: Headers, body: bytes) -> None:
         if method == "OPTIONS":
             raise _bad(403, "The sandbox's hooks answer no preflight: they are not for web pages.")
         if method in _READS and not body:
@@ -103,7 +110,7 @@ class HookGuard:
                 "(curl -H 'Content-Type: application/json' ...).",
             )
 
-    def _token(self, method: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+    def _token(self, method: str, headers: Headers, query: Mapping[str, str]) -> None:
         if self.token is None:
             return
         given = headers.get(TOKEN_HEADER) or (query.get("token") if method in _READS else None)

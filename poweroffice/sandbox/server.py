@@ -88,6 +88,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def state(self) -> SandboxState:
         return self.server.state
 
+    @property
+    def guard(self) -> HookGuard:
+        return self.server.guard  # type: ignore[attr-defined]  # a SandboxServer's
+
     def end_headers(self):
         self.send_header(*SANDBOX_HEADER)
         super().end_headers()
@@ -157,7 +161,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             )
             return
         try:
-            guard: HookGuard = self.server.guard
+            guard = self.guard
             if path in ("/", "/index.html"):
                 if method not in ("GET", "HEAD"):
                     raise ApiError(405, "Method Not Allowed", "The page is read-only.")

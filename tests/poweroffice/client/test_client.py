@@ -19,7 +19,6 @@ from decimal import Decimal
 
 import pytest
 import redis
-from django.core.cache import cache
 
 from poweroffice.client.client import (
     MAX_DOCUMENTATION_BYTES,
