@@ -107,13 +107,29 @@ def test_payroll_activation_with_the_datadeling_key(
     _assert_absent(key, html, caplog.text)
 
 
-def test_synchronise_departments(admin_a, subgroup_a, sandbox, sandbox_settings, settings, caplog):
+@pytest.mark.parametrize(
+    ("what", "path", "data"),
+    [
+        ("Synkroniser avdelinger", "/administrasjon/datadeling/{pk}/avdelinger/", {}),
+        ("Sjekk på nytt", "/administrasjon/datadeling/{pk}/forutsetninger/", {}),
+        ("Valider kontoplan", "/administrasjon/kontoplan/valider/", {"undergruppe": "{pk}"}),
+    ],
+)
+def test_views_that_use_the_stored_key(
+    what, path, data, admin_a, subgroup_a, sandbox, sandbox_settings, settings, caplog
+):
     settings.DEBUG = True
     key = sandbox.create_client("Hansen Oslo AS")["client_key"]
     _stored(subgroup_a, key)
     _break(settings, "client-setting")
     caplog.set_level(logging.DEBUG)
-    html = _error_page(admin_a, "post", f"{DATADELING}{subgroup_a.pk}/avdelinger/")
+    pk = str(subgroup_a.pk)
+    html = _error_page(
+        admin_a,
+        "post",
+        path.format(pk=pk),
+        {k: v.format(pk=pk) for k, v in data.items()},
+    )
     _assert_absent(key, html, caplog.text)
 
 
