@@ -1,4 +1,5 @@
-# Production-like image for web, worker, beat and the sandbox (see docker-compose.yml).
+# The production image for web, worker and beat (and the demo profile's sandbox), see
+# docker-compose.yml. Production is the default: DEBUG off, secrets from the environment.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -12,8 +13,11 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only FIELD_ENCRYPTION_KEY=build-only-0000000000000000000000000000000000= \
-    POWEROFFICE_APPLICATION_KEY=build POWEROFFICE_SUBSCRIPTION_KEY=build \
+# collectstatic runs with throwaway values of the production secrets (a fresh Fernet key, never
+# kept): the image itself holds no secret and, run without its environment, refuses to start.
+RUN DJANGO_SECRET_KEY=build-only-not-a-secret \
+    FIELD_ENCRYPTION_KEY="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+    POWEROFFICE_APPLICATION_KEY=build-only POWEROFFICE_SUBSCRIPTION_KEY=build-only \
     python manage.py collectstatic --noinput
 
 RUN useradd --create-home bitnet && chown -R bitnet /app

@@ -2,6 +2,9 @@
 
 Sent to PowerOffice as voucher documentation when Datadeling's "Send med fakturaspesifikasjon"
 is on, and served to finance users beside the invoice.
+
+The HTML holds customer data, so WeasyPrint fetches nothing on its behalf but data: URLs and our
+own static files: no request to the network or the machine's services, no other local file.
 """
 
 from __future__ import annotations
@@ -9,7 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounting.models import Invoice
@@ -73,16 +81,56 @@ def invoice_specification_html(*, invoice: Invoice) -> str:
     )
 
 
+def _static_roots() -> list[Path]:
+    roots = [Path(d) for d in settings.STATICFILES_DIRS]
+    if settings.STATIC_ROOT:
+        roots.append(Path(settings.STATIC_ROOT))
+    return [root.resolve() for root in roots]
+
+
+def url_allowed(url: str) -> bool:
+    """Whether WeasyPrint may fetch ``url``: a data: URL, or a file in our static folders."""
+    parts = urlsplit(url)
+    if parts.scheme == "data":
+        return True
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return False
+    path = Path(unquote(parts.path)).resolve()
+    return any(path.is_relative_to(root) for root in _static_roots())
+
+
+@cache
+def _url_fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher  # imported late: loading WeasyPrint costs ~0.3 s
+
+    class OwnFilesOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url_allowed(url):
+                raise ValueError("the specification loads only data: URLs and our static files")
+            return super().fetch(url, headers)
+
+    return OwnFilesOnly
+
+
+def specification_url_fetcher() -> Any:
+    """WeasyPrint's URL fetcher, restricted to ``url_allowed`` (no redirects either)."""
+    return _url_fetcher_class()(allowed_protocols=("data", "file"), allow_redirects=False)
+
+
 def invoice_specification_pdf(*, invoice: Invoice) -> bytes:
     """The specification of ``invoice`` as PDF bytes (A4).
 
     ``invoice`` should come with agency, subgroup, office, customer and credited_invoice selected;
     the lines are read here.
     """
+    return html_to_pdf(invoice_specification_html(invoice=invoice))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """PDF bytes of our own HTML, fetching only data: URLs and our static files."""
     from weasyprint import HTML  # imported late: loading WeasyPrint costs ~0.3 s
 
-    html = invoice_specification_html(invoice=invoice)
-    return HTML(string=html).write_pdf()
+    return bytes(HTML(string=html, url_fetcher=specification_url_fetcher()).write_pdf())
 
 
 def specification_filename(invoice: Invoice) -> str:

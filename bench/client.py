@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development tool: the development settings
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django
@@ -55,7 +56,11 @@ def redis_url() -> str:
     return os.environ.get("REDIS_URL") or settings.REDIS_URL or "redis://127.0.0.1:6379/0"
 
 
+HOOK_HEADERS: dict[str, str] = {}  # the sandbox's hook token, once it runs
+
+
 def hook(url: str, method: str, path: str, **kwargs):
+    kwargs["headers"] = {**HOOK_HEADERS, **kwargs.get("headers", {})}
     response = requests.request(method, f"{url}/_sandbox/{path}", timeout=30, **kwargs)
     response.raise_for_status()
     return response.json() if response.content else None
@@ -258,6 +263,7 @@ def main() -> None:
     from poweroffice.sandbox.server import start_sandbox
 
     sandbox = start_sandbox(host="127.0.0.1", port=0, rate_limit=0)
+    HOOK_HEADERS.update(sandbox.hook_headers)
     try:
         started = time.monotonic()
         result = {

@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development tool: the development settings
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
@@ -91,6 +93,10 @@ class Sandbox:
     def __init__(self, *, latency_ms: int, rate_limit: float) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.headers = {
+            "Content-Type": "application/json",
+            "X-Sandbox-Token": secrets.token_hex(16),
+        }
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -103,6 +109,8 @@ class Sandbox:
                 "--rate-limit",
                 str(rate_limit),
                 "--quiet",
+                "--hook-token",
+                self.headers["X-Sandbox-Token"],
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -111,7 +119,10 @@ class Sandbox:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(self.url + "/_sandbox/health", timeout=1).ok:
+                health = requests.get(
+                    self.url + "/_sandbox/health", headers=self.headers, timeout=1
+                )
+                if health.ok:
                     break
             except requests.RequestException:
                 pass
@@ -120,6 +131,7 @@ class Sandbox:
             time.sleep(0.2)
 
     def hook(self, method: str, path: str, **kwargs):
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
         response = requests.request(method, f"{self.url}/_sandbox/{path}", timeout=60, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None

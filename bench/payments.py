@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development tool: the development settings
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django
@@ -78,6 +79,7 @@ def seed(*, invoices: int, sandbox) -> tuple:
 
     http = requests.Session()
     http.trust_env = False
+    http.headers.update(sandbox.hook_headers)
     client = http.post(f"{sandbox.url}/_sandbox/clients", json={"name": "Bench Oslo AS"}).json()
     key = client["client_key"]
     Connection.objects.create(

@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development tool: the development settings
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import requests
@@ -43,7 +44,11 @@ from poweroffice.sandbox.server import start_sandbox
 MAY = [dt.date(2026, 5, d) for d in range(1, 32)]
 
 
+HOOK_HEADERS: dict[str, str] = {}  # the sandbox's hook token, once it runs
+
+
 def hook(url: str, method: str, path: str, **kwargs):
+    kwargs["headers"] = {**HOOK_HEADERS, **kwargs.get("headers", {})}
     response = requests.request(method, f"{url}/_sandbox/{path}", timeout=60, **kwargs)
     response.raise_for_status()
     return response.json() if response.content else None
@@ -57,6 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sandbox = start_sandbox(port=0, rate_limit=args.rate)
+    HOOK_HEADERS.update(sandbox.hook_headers)
     os.environ["POWEROFFICE_API_URL"] = sandbox.api_url
     os.environ["POWEROFFICE_TOKEN_URL"] = sandbox.token_url
     os.environ["POWEROFFICE_RATE_LIMIT"] = str(args.rate)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development tool: the development settings
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django

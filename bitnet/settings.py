@@ -1,14 +1,21 @@
 """Settings for Bitnet, read from the environment (django-environ).
 
-Defaults serve a developer on a fresh machine with zero variables: SQLite, kombu's filesystem
-broker and the local PowerOffice sandbox. Production secrets have no defaults when DEBUG is off.
+Production is the default: DEBUG is off unless DJANGO_DEBUG says otherwise, production secrets
+have no defaults, and the PowerOffice addresses are PowerOffice Go's own. Development (bin/run,
+bin/test, bin/lint set DJANGO_DEBUG=true) gets SQLite, kombu's filesystem broker, the local
+PowerOffice sandbox and the development keys of bitnet/security/development.py. What production
+refuses beyond a missing secret (plain HTTP, a sandbox, a malformed or development key) is said
+by the system checks of bitnet/security/checks.py and poweroffice/checks.py.
 """
 
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from bitnet.security import development
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -24,12 +31,20 @@ def _env(name: str, cast, default):
         raise ImproperlyConfigured(f"Environment variable {name} is malformed: {exc}") from None
 
 
-DEBUG = _env("DJANGO_DEBUG", env.bool, True)
+DEBUG = _env("DJANGO_DEBUG", env.bool, False)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789abcdef"
-SECRET_KEY = _env("DJANGO_SECRET_KEY", env.str, _DEV_SECRET if DEBUG else None)
-if not SECRET_KEY:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+# Production secrets: no defaults when DEBUG is off; every one missing is named at the end.
+_missing: list[str] = []
+
+
+def _secret(name: str, development_value: str, *, development: bool = DEBUG) -> str:
+    value = _env(name, env.str, development_value if development else "")
+    if not value:
+        _missing.append(name)
+    return str(value)
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", development.SECRET_KEY)
 
 ALLOWED_HOSTS = _env("DJANGO_ALLOWED_HOSTS", env.list, ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = _env("DJANGO_CSRF_TRUSTED_ORIGINS", env.list, [])
@@ -52,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "bitnet.security.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,12 +122,47 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Repeated failed logins are throttled (django-axes): 5 failures lock username+IP for 15 min.
+# How many reverse proxies (the TLS proxy) stand in front of gunicorn. 0: gunicorn is reached
+# directly, and no X-Forwarded-* header is believed. n: the client's address is the one the
+# outermost of our n proxies saw (n-th entry from the right of X-Forwarded-For, which a client
+# cannot forge), and X-Forwarded-Proto from the proxy says whether the request came over HTTPS.
+TRUSTED_PROXY_COUNT = _env("DJANGO_TRUSTED_PROXY_COUNT", env.int, 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("Environment variable DJANGO_TRUSTED_PROXY_COUNT is malformed: < 0")
+
+# Repeated failed logins are throttled (django-axes): 5 failures lock that username from that
+# client address for 15 min, so failures from elsewhere never lock a user out where they are.
 AXES_FAILURE_LIMIT = _env("AXES_FAILURE_LIMIT", env.int, 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "bitnet.security.proxy.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+
+# A working day; with DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE also ended when the browser closes.
+SESSION_COOKIE_AGE = _env("DJANGO_SESSION_COOKIE_AGE", env.int, 8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = _env("DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE", env.bool, False)
+
+# Content-Security-Policy (django-csp): our own static files, and inline scripts only with the
+# request's nonce. Inline style attributes stay allowed (progress bars, column widths).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Error pages (DEBUG's included) never show a variable or POST field marked sensitive.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "bitnet.security.errors.SecretsHiddenFilter"
 
 LANGUAGE_CODE = "nb"
 # The UI is Norwegian bokmål whatever the browser asks for (number formats, Django messages).
@@ -190,20 +242,32 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# PowerOffice Go. Defaults point at the local sandbox (python manage.py poweroffice_sandbox).
-POWEROFFICE_API_URL = _env("POWEROFFICE_API_URL", env.str, "http://127.0.0.1:8765/v2")
-POWEROFFICE_TOKEN_URL = _env("POWEROFFICE_TOKEN_URL", env.str, "http://127.0.0.1:8765/OAuth/Token")
-POWEROFFICE_APPLICATION_KEY = _env(
-    "POWEROFFICE_APPLICATION_KEY", env.str, "bitnet-dev-application-key" if DEBUG else None
+# PowerOffice Go: in production PowerOffice's own addresses; in development the local sandbox
+# (python manage.py poweroffice_sandbox). Production refuses plain HTTP and anything that is not
+# PowerOffice (poweroffice/checks.py), unless POWEROFFICE_ALLOW_SANDBOX declares a demo
+# installation that talks to the sandbox on purpose.
+POWEROFFICE_API_URL = _env(
+    "POWEROFFICE_API_URL",
+    env.str,
+    "http://127.0.0.1:8765/v2" if DEBUG else "https://goapi.poweroffice.net/v2",
 )
-POWEROFFICE_SUBSCRIPTION_KEY = _env(
-    "POWEROFFICE_SUBSCRIPTION_KEY", env.str, "bitnet-dev-subscription-key" if DEBUG else None
+POWEROFFICE_TOKEN_URL = _env(
+    "POWEROFFICE_TOKEN_URL",
+    env.str,
+    "http://127.0.0.1:8765/OAuth/Token" if DEBUG else "https://goapi.poweroffice.net/OAuth/Token",
 )
-if not POWEROFFICE_APPLICATION_KEY or not POWEROFFICE_SUBSCRIPTION_KEY:
-    raise ImproperlyConfigured(
-        "POWEROFFICE_APPLICATION_KEY and POWEROFFICE_SUBSCRIPTION_KEY must be set "
-        "when DJANGO_DEBUG is off."
-    )
+POWEROFFICE_ALLOW_SANDBOX = _env("POWEROFFICE_ALLOW_SANDBOX", env.bool, False)
+# A demo installation on the sandbox holds the sandbox's development keys, never real ones.
+POWEROFFICE_APPLICATION_KEY = _secret(
+    "POWEROFFICE_APPLICATION_KEY",
+    development.APPLICATION_KEY,
+    development=DEBUG or POWEROFFICE_ALLOW_SANDBOX,
+)
+POWEROFFICE_SUBSCRIPTION_KEY = _secret(
+    "POWEROFFICE_SUBSCRIPTION_KEY",
+    development.SUBSCRIPTION_KEY,
+    development=DEBUG or POWEROFFICE_ALLOW_SANDBOX,
+)
 POWEROFFICE_TIMEOUT = _env("POWEROFFICE_TIMEOUT", env.float, 30.0)
 POWEROFFICE_RATE_LIMIT = _env("POWEROFFICE_RATE_LIMIT", env.float, 10.0)
 # The client's retries (poweroffice/client/transport.py): attempts per call on transient errors,
@@ -225,21 +289,33 @@ POWEROFFICE_PAYMENTS_SAFETY_MARGIN = _env("POWEROFFICE_PAYMENTS_SAFETY_MARGIN", 
 # Payroll export: exports of at most this many salary lines run in the request, larger ones in a
 # Celery task.
 PAYROLL_EXPORT_INLINE_MAX_LINES = _env("PAYROLL_EXPORT_INLINE_MAX_LINES", env.int, 25)
-# The sandbox's address for the demo's hooks (/_sandbox/...), derived from the API URL.
+# The sandbox's address for the demo's hooks (/_sandbox/...), derived from the API URL, and the
+# token its hooks ask for (empty when it runs with --demo-open, as bin/run starts it).
 POWEROFFICE_SANDBOX_URL = _env(
     "POWEROFFICE_SANDBOX_URL", env.str, POWEROFFICE_API_URL.rsplit("/v2", 1)[0]
 )
+POWEROFFICE_SANDBOX_TOKEN = _env("POWEROFFICE_SANDBOX_TOKEN", env.str, "")
 
-# Client keys are encrypted at rest with this Fernet key (cryptography). Generate one with
+# Client keys are encrypted at rest with Fernet (cryptography). One key, or several separated by
+# commas with the new one first: data is written with the first and read with any, so a key is
+# replaced by putting the new one in front, running `python manage.py rotate_client_keys`, and
+# then dropping the old one. Generate a key with
 # python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
-_DEV_FIELD_KEY = "NNQGy20jr352lHpW2d8zusZMbqQ3CQnsK8z7J6ib7aA="
-FIELD_ENCRYPTION_KEY = _env("FIELD_ENCRYPTION_KEY", env.str, _DEV_FIELD_KEY if DEBUG else None)
-if not FIELD_ENCRYPTION_KEY:
-    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off.")
+FIELD_ENCRYPTION_KEY = _secret("FIELD_ENCRYPTION_KEY", development.FIELD_ENCRYPTION_KEY)
+
+if _missing:
+    raise ImproperlyConfigured(
+        "".join(f"{name} must be set when DJANGO_DEBUG is off.\n" for name in _missing)
+        + "Production is the default: put the secrets in the environment (.env), or set "
+        "DJANGO_DEBUG=true for development (bin/run and bin/test do)."
+    )
+
+# Behind our own TLS proxy only: believe its X-Forwarded-Proto.
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Production hardening (DEBUG off).
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _env("DJANGO_SECURE_SSL_REDIRECT", env.bool, True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -1,4 +1,7 @@
-"""WSGI entry point: the module-level ``application`` a WSGI server (gunicorn) serves."""
+"""WSGI entry point: the module-level ``application`` a WSGI server (gunicorn) serves.
+
+It refuses to start when a production check fails (bitnet/security/checks.py).
+"""
 
 import os
 
@@ -7,3 +10,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bitnet.settings")
 
 application = get_wsgi_application()
+
+from bitnet.security.checks import refuse_unsafe_start  # noqa: E402 - needs django.setup()
+
+refuse_unsafe_start()

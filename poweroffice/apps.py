@@ -17,6 +17,7 @@ class PowerofficeConfig(AppConfig):
         # dependencies point"). dispatch_uid keeps one receiver even if ready() runs twice.
         from accounting.hooks import invoice_committed
         from bitnet.hooks import register_department_choices
+        from poweroffice import checks  # noqa: F401 - registers the system checks
         from poweroffice.datadeling.departments import department_choices
 
         invoice_committed.connect(

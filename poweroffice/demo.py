@@ -43,6 +43,12 @@ def _sandbox_url() -> str:
     return settings.POWEROFFICE_SANDBOX_URL.rstrip("/")
 
 
+def _hook_headers() -> dict[str, str]:
+    """The sandbox's hook token, when it runs with one (not bin/run's --demo-open)."""
+    token = settings.POWEROFFICE_SANDBOX_TOKEN
+    return {"X-Sandbox-Token": token} if token else {}
+
+
 def _key_still_works(connection: Connection) -> bool:
     if not connection.has_client_key:
         return False
@@ -62,6 +68,7 @@ def _new_sandbox_client(*, agency: Agency, name: str) -> str:
             "application_key": settings.POWEROFFICE_APPLICATION_KEY,
             "subscription_key": settings.POWEROFFICE_SUBSCRIPTION_KEY,
         },
+        headers=_hook_headers(),
         timeout=15,
     )
     response.raise_for_status()
@@ -72,10 +79,10 @@ def _mirror_sales_accounts(*, agency: Agency, client_key: str) -> int:
     """Give a new demo client the sales accounts our articles use, as a customer setting up
     PowerOffice to match Bitnet would ("Viktig!" 2 in the manual). Returns how many were added."""
     base = f"{_sandbox_url()}/_sandbox/clients/{client_key}/data"
-    theirs = requests.get(f"{base}/accounts", timeout=15)
+    theirs = requests.get(f"{base}/accounts", headers=_hook_headers(), timeout=15)
     theirs.raise_for_status()
     have = {a.get("AccountNo") for a in theirs.json()}
-    vat = requests.get(f"{base}/vatcodes", timeout=15)
+    vat = requests.get(f"{base}/vatcodes", headers=_hook_headers(), timeout=15)
     vat.raise_for_status()
     vat_ids = {v["Code"]: v["Id"] for v in vat.json() if not v.get("ValidTo") and v.get("IsActive")}
     added = 0
@@ -93,7 +100,9 @@ def _mirror_sales_accounts(*, agency: Agency, client_key: str) -> int:
         }
         if account.vat_code and account.vat_code.code in vat_ids:
             body["VatCodeId"] = vat_ids[account.vat_code.code]
-        requests.post(f"{base}/accounts", json=body, timeout=15).raise_for_status()
+        requests.post(
+            f"{base}/accounts", json=body, headers=_hook_headers(), timeout=15
+        ).raise_for_status()
         added += 1
     return added
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 
 from accounting.models import Customer, Invoice
 from bitnet.models import Subgroup
@@ -92,6 +93,7 @@ def _series_link(subgroup: Subgroup) -> str:
 # --- manual point 5: a client key of its own ------------------------------------------------------
 
 
+@sensitive_variables("own_key")
 def _key_sharers(connection: Connection, client_id: str) -> tuple[list[str], bool]:
     """The agency's other subgroups connected to the same PowerOffice client (same client id, or
     the same key), and whether a subgroup of another agency is."""

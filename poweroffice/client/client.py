@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from .errors import InvalidDocumentError, NotFoundError
 from .params import (
@@ -94,6 +95,7 @@ class PowerOfficeClient:
     stats = _OnTransport[ClientStats]()
     _token_cache_key = _OnTransport[str]("token_cache_key")
 
+    @sensitive_variables("client_key", "application_key", "subscription_key")
     def __init__(
         self,
         client_key: str,

@@ -33,6 +33,7 @@ from typing import Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from urllib3.exceptions import NewConnectionError
 
 from .errors import (
@@ -86,7 +87,8 @@ class _Call:
     params: Mapping[str, str | int] | None = None
     data: str | Mapping[str, str] | None = None
     files: Files | None = None
-    auth: tuple[str, str] | None = None
+    # The token request's (application key, client key): never in a repr, a log or an error page.
+    auth: tuple[str, str] | None = field(default=None, repr=False)
 
 
 def _never_left(exc: requests.RequestException) -> bool:
@@ -116,6 +118,7 @@ class Transport:
     call, so that a caller (or a test) may tighten them on a live client.
     """
 
+    @sensitive_variables("client_key", "application_key", "subscription_key")
     def __init__(
         self,
         client_key: str,
@@ -174,12 +177,14 @@ class Transport:
 
     # --- secrets hygiene ----------------------------------------------------------------------
 
+    @sensitive_variables("values", "basic")
     def _secrets(self) -> list[str]:
         values = [self._client_key, self._application_key, self._subscription_key, self._last_token]
         basic = base64.b64encode(f"{self._application_key}:{self._client_key}".encode()).decode()
         values.append(basic)
         return [v for v in values if v and len(v) >= 4]
 
+    @sensitive_variables("secret")
     def scrub(self, value: Any) -> Any:
         """Mask any key or token PowerOffice might echo back, before it reaches an error."""
         if isinstance(value, str):
@@ -195,6 +200,7 @@ class Transport:
 
     # --- token --------------------------------------------------------------------------------
 
+    @sensitive_variables("token")
     def token(self) -> str:
         """A valid access token: this instance's, the shared cache's, or a new one."""
         token = self.tokens.get()
@@ -226,6 +232,7 @@ class Transport:
             return self._keep_token(response, path)
         raise self._token_error(response, path)
 
+    @sensitive_variables("token", "payload")
     def _keep_token(self, response: requests.Response, path: str) -> str:
         try:
             payload = response.json()
@@ -267,6 +274,7 @@ class Transport:
 
     # --- the one request function ------------------------------------------------------------
 
+    @sensitive_variables("headers", "token")
     def _send(self, call: _Call, token: str | None) -> requests.Response:
         """Wait for the limiter, send once, count, log. Transport failures become TransientError."""
         headers = {
@@ -329,6 +337,7 @@ class Transport:
         error.never_left = _never_left(exc)
         return error
 
+    @sensitive_variables("token")
     def _exchange(self, call: _Call) -> requests.Response:
         """Send ``call`` until it has an answer worth returning: the one retry loop.
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from bitnet.models import Subgroup
 from poweroffice.client.client import PowerOfficeClient
@@ -39,10 +40,12 @@ def connection_for_subgroup(subgroup: Subgroup) -> Connection:
     return connection
 
 
+@sensitive_variables("client_key")
 def connection_client_for_key(client_key: str) -> PowerOfficeClient:
     return PowerOfficeClient(client_key)
 
 
+@sensitive_variables()
 def connection_client(connection: Connection) -> PowerOfficeClient:
     """A client for the connection's stored key. Raises NotConnected when there is none."""
     if not connection.client_key_encrypted:
@@ -53,6 +56,7 @@ def connection_client(connection: Connection) -> PowerOfficeClient:
     return PowerOfficeClient(decrypt_secret(connection.client_key_encrypted))
 
 
+@sensitive_variables("client_key")
 def client_key_verify(*, client_key: str) -> VerifyResult:
     """Ask PowerOffice who the key belongs to (GET /ClientIntegrationInformation)."""
     client_key = client_key.strip()
@@ -79,6 +83,7 @@ def client_key_verify(*, client_key: str) -> VerifyResult:
     )
 
 
+@sensitive_variables("client_key")
 def connection_store_client_key(*, connection: Connection, client_key: str) -> VerifyResult:
     """Verify ``client_key`` and, only if PowerOffice accepts it, store it encrypted.
 
@@ -104,6 +109,7 @@ def connection_store_client_key(*, connection: Connection, client_key: str) -> V
     return result
 
 
+@sensitive_variables()
 def connection_client_key(connection: Connection) -> str:
     """The decrypted key, for reuse by another integration of the same subgroup only."""
     return decrypt_secret(connection.client_key_encrypted)

@@ -1,11 +1,14 @@
-"""Saving Administrasjon > Datadeling for one subgroup (SPEC Part A, item 1)."""
+"""Saving Administrasjon > Datadeling for one subgroup (SPEC Part A, item 1), and re-encrypting
+every stored client key with the newest FIELD_ENCRYPTION_KEY (``rotate_client_keys``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
+from poweroffice.crypto import SecretUnreadable, secret_rotate
 from poweroffice.datadeling.connection import VerifyResult, connection_store_client_key
 from poweroffice.models import Connection
 
@@ -20,6 +23,7 @@ class DatadelingResult:
         return self.key_result.message if self.key_result else ""
 
 
+@sensitive_variables("client_key")
 def connection_settings_update(
     *,
     connection: Connection,
@@ -63,3 +67,37 @@ def connection_settings_update(
                 ]
             )
     return DatadelingResult(ok=True, key_result=key_result)
+
+
+@dataclass
+class RotationResult:
+    rotated: int = 0
+    unreadable: list[str] = field(default_factory=list)  # "agency / subgroup" of each
+
+
+def client_keys_rotate() -> RotationResult:
+    """Encrypt every stored client key again with the first FIELD_ENCRYPTION_KEY key.
+
+    A key none of the keys can read is left as it is and named in the result. A key saved by
+    someone else meanwhile is not overwritten: the update applies only to the row as it was read.
+    """
+    result = RotationResult()
+    rows = (
+        Connection.objects.exclude(client_key_encrypted="")
+        .select_related("subgroup__agency")
+        .order_by("subgroup__agency__name", "subgroup__name")
+    )
+    for connection in rows:
+        old = connection.client_key_encrypted
+        try:
+            new = secret_rotate(old)
+        except SecretUnreadable:
+            result.unreadable.append(
+                f"{connection.subgroup.agency.name} / {connection.subgroup.name}"
+            )
+            continue
+        updated = Connection.objects.filter(pk=connection.pk, client_key_encrypted=old).update(
+            client_key_encrypted=new
+        )
+        result.rotated += updated
+    return result

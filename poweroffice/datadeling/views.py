@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from bitnet.access import (
@@ -33,6 +33,8 @@ from poweroffice.datadeling.selectors import (
     connection_get,
     connections_by_subgroup,
     departments_by_subgroup,
+    poweroffice_target,
+    subgroups_with_unreadable_key,
 )
 from poweroffice.datadeling.services import connection_settings_update
 from poweroffice.messages import Context, error_message
@@ -69,12 +71,17 @@ def _rows(
 def _render(
     request: AuthedRequest, bound: dict[int, DatadelingForm] | None = None, status: int = 200
 ) -> HttpResponse:
+    rows = _rows(request, bound)
     return render(
         request,
         "poweroffice/datadeling.html",
         {
             "application_key": settings.POWEROFFICE_APPLICATION_KEY,
-            "rows": _rows(request, bound),
+            "rows": rows,
+            "target": poweroffice_target(),
+            "unreadable": subgroups_with_unreadable_key(
+                connections=[row["connection"] for row in rows]
+            ),
         },
         status=status,
     )
@@ -85,6 +92,7 @@ def _back_to(subgroup: Subgroup) -> HttpResponse:
 
 
 @sensitive_post_parameters()
+@sensitive_variables("data")
 @admin_required
 def datadeling(request: AuthedRequest) -> HttpResponse:
     if request.method != "POST":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from bitnet.models import Subgroup
 from poweroffice.client.errors import PowerOfficeError
@@ -96,6 +97,7 @@ def _check_datadeling_key(subgroup: Subgroup, connection: Connection) -> str:
     return client_name
 
 
+@sensitive_variables("client_key")
 def _check_and_store_new_key(subgroup: Subgroup, connection: Connection, client_key: str) -> str:
     """A pasted key: verify it, and store it only when it may create salary lines for the
     subgroup's client. Returns the client's name."""
@@ -132,6 +134,7 @@ def _check_and_store_new_key(subgroup: Subgroup, connection: Connection, client_
     return client_name
 
 
+@sensitive_variables("client_key")
 def payroll_integration_activate(
     *, subgroup: Subgroup, client_key: str | None = None
 ) -> ActivationResult:

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from bitnet.access import (
@@ -108,6 +109,7 @@ def integrations(request: AuthedRequest) -> HttpResponse:
     return render(request, "payroll/integrations/index.html", {"rows": _integration_rows(request)})
 
 
+@sensitive_post_parameters()
 @admin_required
 @require_POST
 def integration_activate(request: AuthedRequest, subgroup_id: int) -> HttpResponse:

@@ -1,6 +1,10 @@
-"""The sandbox's front page: what PowerOffice Go received, per client, for a person trying it."""
+"""The sandbox's front page: what PowerOffice Go received, per client, for a person trying it.
+
+It says SANDBOX at the top and in its title, so that no one takes it for PowerOffice Go.
+"""
 
 from html import escape
+from urllib.parse import quote
 
 from .values import dec, format_datetime
 
@@ -8,6 +12,9 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
   background:#f4f6f8;color:#1f2933}
 header{background:#12355b;color:#fff;padding:16px 28px}
+.sandbox-flag{display:inline-block;background:#f5b400;color:#1f2933;font-weight:700;
+  letter-spacing:.08em;border-radius:4px;padding:2px 8px;margin-right:10px;font-size:14px;
+  vertical-align:middle}
 header h1{margin:0;font-size:20px}
 header p{margin:4px 0 0;opacity:.8;font-size:13px}
 main{padding:20px 28px;max-width:1300px}
@@ -74,7 +81,7 @@ def _cells(values: list[str], numeric: set[int] | None = None) -> str:
     )
 
 
-def _client_section(client: dict) -> str:
+def _client_section(client: dict, link_query: str = "") -> str:
     data = client["data"]
     accounts = data["accounts"]
     vats = data["vatcodes"]
@@ -110,7 +117,7 @@ def _client_section(client: dict) -> str:
             attachment = client["attachments"].get(voucher["Id"])
             link = (
                 "<a "
-                f'href="/_sandbox/clients/{escape(client["client_id"])}/vouchers/{escape(voucher["Id"])}/documentation">'
+                f'href="/_sandbox/clients/{escape(client["client_id"])}/vouchers/{escape(voucher["Id"])}/documentation{link_query}">'
                 f"{_text(attachment['filename'])}</a>"
                 if attachment
                 else ""
@@ -283,10 +290,12 @@ def _client_section(client: dict) -> str:
     return "".join(parts)
 
 
-def render(state) -> str:
+def render(state, *, token: str | None = None) -> str:
+    """The page; ``token`` (the hook token it was opened with) is carried on its links."""
+    link_query = f"?token={quote(token)}" if token else ""
     with state.lock:
         clients = list(state.clients.values())
-        sections = "".join(_client_section(client) for client in clients)
+        sections = "".join(_client_section(client, link_query) for client in clients)
         requests = len(state.log)
     if not sections:
         sections = (
@@ -294,11 +303,11 @@ def render(state) -> str:
         )
     return (
         '<!doctype html><html lang="nb"><head><meta charset="utf-8">'
-        "<title>PowerOffice Go – sandkasse</title>"
+        "<title>SANDBOX · PowerOffice Go – sandkasse</title>"
         f"<style>{_CSS}</style></head><body>"
-        "<header><h1>PowerOffice Go – sandkasse</h1>"
-        f"<p>Lokal stand-in for PowerOffice Go v2 · {len(clients)} klient(er) · {requests} "
-        "forespørsler mottatt · "
-        '<a style="color:#fff" href="/">Oppdater</a></p></header>'
+        '<header><h1><span class="sandbox-flag">SANDBOX</span>PowerOffice Go – sandkasse</h1>'
+        "<p>Lokal stand-in for PowerOffice Go v2, ikke PowerOffice: bare for utvikling og demo · "
+        f"{len(clients)} klient(er) · {requests} forespørsler mottatt · "
+        f'<a style="color:#fff" href="/{link_query}">Oppdater</a></p></header>'
         f"<main>{sections}</main></body></html>"
     )

@@ -7,7 +7,6 @@ seed give the same ids, uuids and timestamps.
 """
 
 import hashlib
-import os
 import uuid
 from decimal import Decimal
 
@@ -22,12 +21,14 @@ SEED_TIME = "2024-01-02T08:00:00+00:00"
 _NAMESPACE = uuid.UUID("5b1e0f7a-8c3d-4d6e-9f20-7a1b2c3d4e5f")
 
 
+# A new client's keys, unless the hook that creates it names others. Never read from the
+# environment: the sandbox must not learn (and hand out) an installation's real keys.
 def default_application_key() -> str:
-    return os.environ.get("POWEROFFICE_APPLICATION_KEY") or DEFAULT_APPLICATION_KEY
+    return DEFAULT_APPLICATION_KEY
 
 
 def default_subscription_key() -> str:
-    return os.environ.get("POWEROFFICE_SUBSCRIPTION_KEY") or DEFAULT_SUBSCRIPTION_KEY
+    return DEFAULT_SUBSCRIPTION_KEY
 
 
 # The VAT codes and the chart of accounts come from the one shared table

@@ -7,10 +7,13 @@
 
 Paths: ``/OAuth/Token`` and ``/v2/...`` (and the ``/Demo/OAuth/Token``, ``/Demo/v2/...``
 spellings), hooks under ``/_sandbox/``, and a page at ``/`` showing what each client received.
+The hooks and the page are guarded (guard.py): same origin, JSON, and a hook token unless the
+sandbox runs open for a local demo. Every answer says SANDBOX in its ``X-Sandbox`` header.
 """
 
 import json
 import re
+import secrets
 import sys
 import threading
 import time
@@ -23,6 +26,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from . import hooks, page
 from .api import router
 from .api.oauth import basic_keys, issue_token
+from .guard import SANDBOX_HEADER, TOKEN_HEADER, HookGuard
 from .responses import (
     ApiError,
     Response,
@@ -84,6 +88,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
     @property
     def state(self) -> SandboxState:
         return self.server.state
+
+    @property
+    def guard(self) -> HookGuard:
+        return self.server.guard  # type: ignore[attr-defined]  # a SandboxServer's
+
+    def end_headers(self):
+        self.send_header(*SANDBOX_HEADER)
+        super().end_headers()
 
     def log_message(self, format, *args):
         if self.server.verbose:
@@ -150,13 +162,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
             )
             return
         try:
+            guard = self.guard
             if path in ("/", "/index.html"):
                 if method not in ("GET", "HEAD"):
                     raise ApiError(405, "Method Not Allowed", "The page is read-only.")
-                html = page.render(self.state).encode()
-                self._send(method, Response(200, html, "text/html; charset=utf-8"))
+                query = dict(pairs)
+                guard.check(method=method, headers=self.headers, query=query, body=b"", page=True)
+                html = page.render(self.state, token=None if guard.open else query.get("token"))
+                self._send(method, Response(200, html.encode(), "text/html; charset=utf-8"))
                 return
             if path == "/_sandbox" or path.startswith("/_sandbox/"):
+                guard.check(method=method, headers=self.headers, query=dict(pairs), body=body)
                 self._send(method, self._hooks(method, path, pairs, body))
                 return
         except ApiError as error:
@@ -185,6 +201,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _hooks(self, method: str, path: str, pairs, body: bytes) -> Response:
         parsed = None
+        pairs = [(k, v) for k, v in pairs if k != "token"]
         if body.strip():
             parsed = _json_or_none(body)
             if parsed is None:
@@ -358,9 +375,10 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, state: SandboxState, *, verbose: bool = False):
+    def __init__(self, address, state: SandboxState, *, guard: HookGuard, verbose: bool = False):
         super().__init__(address, SandboxHandler)
         self.state = state
+        self.guard = guard
         self.verbose = verbose
 
 
@@ -374,6 +392,19 @@ class SandboxHandle:
     @property
     def api_url(self) -> str:
         return self.url + "/v2"
+
+    @property
+    def hook_token(self) -> str | None:
+        """The token the hooks ask for (None when the sandbox runs with its hooks open)."""
+        return self.server.guard.token
+
+    @property
+    def hook_headers(self) -> dict[str, str]:
+        """Headers for a hook call: the token (if any) and JSON."""
+        headers = {"Content-Type": "application/json"}
+        if self.hook_token:
+            headers[TOKEN_HEADER] = self.hook_token
+        return headers
 
     @property
     def token_url(self) -> str:
@@ -401,14 +432,21 @@ def make_server(
     token_lifetime: int = 1200,
     state_file: str | None = None,
     verbose: bool = False,
+    hook_token: str | None = None,
+    demo_open: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> SandboxServer:
+    """A sandbox server (not started). Its hooks need ``hook_token``, a new random one when not
+    given, unless ``demo_open``: then anyone who reaches it on this machine may use them."""
     state = SandboxState(
         rate_limit=rate_limit,
         latency_ms=latency_ms,
         token_lifetime=token_lifetime,
         state_file=state_file,
     )
-    return SandboxServer((host, port), state, verbose=verbose)
+    token = None if demo_open else (hook_token or secrets.token_urlsafe(24))
+    guard = HookGuard.build(token=token, bind_host=host, allowed_hosts=allowed_hosts)
+    return SandboxServer((host, port), state, guard=guard, verbose=verbose)
 
 
 def server_url(server: SandboxServer) -> str:

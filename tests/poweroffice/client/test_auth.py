@@ -80,8 +80,8 @@ def test_token_renewed_before_it_expires(fast_sandbox, client_info, make_client)
     fast_sandbox.config(token_lifetime=2)  # the client renews after half of a short lifetime
     po = make_client(client_info["client_key"])
     po.list_departments()
-    cache_entry = cache.get(po._token_cache_key)
-    assert cache_entry["expires_at"] - dt.datetime.now().timestamp() <= 1.0
+    _token, expires_at = po.transport.tokens._read()
+    assert expires_at - dt.datetime.now().timestamp() <= 1.0
     threading.Event().wait(1.2)
     po.list_departments()
 

@@ -23,10 +23,10 @@ def test_no_key_or_token_in_logs_errors_or_repr(fast_sandbox, client_info, make_
     caplog.set_level(logging.DEBUG)  # everything, urllib3's connection logs included
     po = make_client(key)
     po.list_departments()
-    token = cache.get(po._token_cache_key)["access_token"]
+    token = po.transport.tokens._read()[0]
     fast_sandbox.faults(expire_tokens=True, client_key=key)
     po.list_vat_codes()
-    token_2 = cache.get(po._token_cache_key)["access_token"]
+    token_2 = po.transport.tokens._read()[0]
     assert token_2 != token
     po.create_customer({"Name": "x", "ExternalImportReference": "r"})
     fast_sandbox.faults(status=401, count=2, path="^/Departments$")

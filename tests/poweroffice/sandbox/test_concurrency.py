@@ -59,7 +59,9 @@ def test_state_file_survives_restart(tmp_path):
     state_file = tmp_path / "sandbox.json"
     first = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
     try:
-        client = requests.post(first.url + "/_sandbox/clients", json={"name": "Demo"}).json()
+        client = requests.post(
+            first.url + "/_sandbox/clients", json={"name": "Demo"}, headers=first.hook_headers
+        ).json()
         basic_auth = basic(default_application_key(), client["client_key"])
         headers = {"Ocp-Apim-Subscription-Key": default_subscription_key()}
         token = requests.post(
@@ -78,7 +80,8 @@ def test_state_file_survives_restart(tmp_path):
     second = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
     try:
         products = requests.get(
-            second.url + f"/_sandbox/clients/{client['client_key']}/data/products"
+            second.url + f"/_sandbox/clients/{client['client_key']}/data/products",
+            headers=second.hook_headers,
         ).json()
         assert [(p["Code"], float(p["UnitPrice"])) for p in products] == [("B-1", 1250.5)]
     finally:

@@ -77,7 +77,7 @@ def test_overview_page_shows_what_was_received(po):
         files={"file": ("spesifikasjon-4711.pdf", PDF, "application/pdf")},
     )
     po.api.post("/SalaryLines", json=salary_line(po))
-    page = requests.get(po.sandbox.url + "/")
+    page = requests.get(po.sandbox.url + "/", params={"token": po.sandbox.handle.hook_token})
     assert page.status_code == 200
     html = page.text
     for text in (
@@ -93,5 +93,7 @@ def test_overview_page_shows_what_was_received(po):
     ):
         assert text in html
     assert po.client["client_key"] not in html
-    link = re.search(r'href="(/_sandbox/clients/[^"]+/documentation)"', html).group(1)
+    link = re.search(r'href="(/_sandbox/clients/[^"]+/documentation[^"]*)"', html).group(1)
+    token = po.sandbox.handle.hook_token
+    assert link.endswith(f"?token={token}")
     assert requests.get(po.sandbox.url + link).content == PDF
