@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 import redis
-from django.core.cache import cache
 
 from poweroffice.client.errors import AuthenticationError, InvalidClientError
 from tests.poweroffice.client.support import REDIS_URL, api_log, token_log

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.core.cache import cache
 
 from poweroffice.client.errors import (
     AuthenticationError,
