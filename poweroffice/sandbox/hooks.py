@@ -528,11 +528,12 @@ def _insert(state: SandboxState, client: dict, collection: str, body) -> dict:
     record = _clean(collection, body)
     key = record.get("Id")
     if key is None:
-        key = (
-            state.new_uuid(client, collection)
-            if collection in UUID_COLLECTIONS
-            else state.new_id(client)
-        )
+        if collection in UUID_COLLECTIONS:
+            key = state.new_uuid(client, collection)
+        elif collection == "vatcodes":
+            key = state.new_vat_id(client)
+        else:
+            key = state.new_id(client)
     elif collection in UUID_COLLECTIONS:
         if not is_uuid(str(key)):
             raise bad("Id must be a uuid in this collection.")

@@ -6,6 +6,7 @@ skipped.
 """
 
 import base64
+import math
 import multiprocessing
 import os
 import re
@@ -42,6 +43,15 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 # -- the contract ---------------------------------------------------------------------------
 
 
+def _fits(bits: int):
+    def check(value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return True  # the type is the schema's business, not the format's
+        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+
+    return check
+
+
 class Contract:
     """OpenAPI 3.0 response schemas of the contract, as JSON Schema, with $refs resolved."""
 
@@ -68,6 +78,14 @@ class Contract:
                     raise ValueError(value)
                 date.fromisoformat(value)
             return True
+
+        # The number formats of the contract: jsonschema knows none of them by itself.
+        for name, bits in (("int32", 32), ("int64", 64)):
+            self.checker.checks(name)(_fits(bits))
+
+        @self.checker.checks("double")
+        def _double(value):
+            return not isinstance(value, float) or math.isfinite(value)
 
     def _convert(self, node):
         if isinstance(node, list):
@@ -520,6 +538,79 @@ def test_seed_is_deterministic_and_ids_do_not_overlap(sandbox):
     assert again["client_id"] == first["client_id"]
     assert sandbox.data(again["client_key"], "accounts") == accounts
     assert sandbox.data(again["client_key"], "payitems") == pay_items
+
+
+def _contract_kind(prop: dict, schemas: dict) -> str:
+    """A property of the contract as the sandbox's DTO tables write its type."""
+    if "$ref" in prop:
+        name = prop["$ref"].rsplit("/", 1)[1]
+        return f"enum:{name}" if "enum" in schemas[name] else f"obj:{name}"
+    if prop.get("type") == "array":
+        return "list:" + _contract_kind(prop["items"], schemas)
+    kind, fmt = prop.get("type"), prop.get("format")
+    if kind == "integer":
+        return fmt
+    if kind == "string":
+        return {"date": "date", "date-time": "datetime", "uuid": "uuid"}.get(fmt, "str")
+    return {"number": "num", "boolean": "bool"}.get(kind, "any")
+
+
+def test_dto_tables_have_the_contracts_types_and_formats(contract):
+    from poweroffice.sandbox.contract import FIELDS
+
+    schemas = contract.spec["components"]["schemas"]
+    wrong = []
+    for dto, fields in FIELDS.items():
+        properties = schemas[dto]["properties"]
+        for name, (kind, _flags, _max) in fields.items():
+            expected = _contract_kind(properties[name], schemas)
+            if kind != expected:
+                wrong.append(f"{dto}.{name}: {kind}, the contract says {expected}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "name", ["Hansen Oslo", "Hansen Bærum", "Testklient AS", "Fjord Begravelsesbyrå"]
+)
+def test_ids_fit_the_formats_of_the_contract_whatever_the_client(sandbox, contract, name):
+    sandbox.config(rate_limit=0)
+    client = sandbox.create_client(name)
+    api = sandbox.api(client["client_key"])
+    accounts = contract.check(api.get("/GeneralLedgerAccounts"), "/GeneralLedgerAccounts", "GET")
+    vat_codes = contract.check(api.get("/VatCodes"), "/VatCodes", "GET").json()
+    assert all(0 < a["VatCodeId"] < 2**31 for a in accounts.json())
+    assert {a["VatCodeId"] for a in accounts.json()} <= {v["Id"] for v in vat_codes}
+    po = SimpleNamespace(
+        api=api,
+        accounts={a["AccountNo"]: a for a in accounts.json()},
+        vats={v["Code"]: v for v in vat_codes},
+    )
+    customer = new_customer(po)
+    response = post_voucher(po, voucher(po, customer))
+    assert response.status_code == 201, response.text
+    contract.check_schema(response.json(), "OutgoingInvoiceVoucherDto")
+    [invoice] = api.get("/OutgoingInvoices").json()
+    lines = api.get(f"/OutgoingInvoices/{invoice['Id']}/Lines")
+    contract.check(lines, "/OutgoingInvoices/{id}/Lines", "GET")
+
+
+def test_numbers_that_do_not_fit_their_format_are_refused(po):
+    customer = new_customer(po)
+    body = voucher(po, customer)
+    body["OutgoingInvoiceLines"][0]["VatId"] = 2**31
+    detail = problem(post_voucher(po, body), 400)["detail"]
+    assert "could not be converted to System.Int32" in detail
+    assert problem(po.api.post("/Customers", json={"Name": "X", "Number": 2**63}), 400)
+
+
+def test_an_answer_that_does_not_fit_the_contract_fails_loudly(po):
+    account = po.accounts[3000]
+    po.sandbox.update(po.key, "accounts", account["Id"], VatCodeId=2**31)
+    response = po.api.get(f"/GeneralLedgerAccounts/{account['Id']}")
+    assert response.status_code == 500
+    assert "GeneralLedgerAccountDto.VatCodeId = 2147483648 does not fit its format (int32)" in (
+        response.text
+    )
 
 
 # -- customers ------------------------------------------------------------------------------
@@ -1337,5 +1428,38 @@ def test_state_file_survives_restart(tmp_path):
             second.url + f"/_sandbox/clients/{client['client_key']}/data/products"
         ).json()
         assert [(p["Code"], float(p["UnitPrice"])) for p in products] == [("B-1", 1250.5)]
+    finally:
+        second.stop()
+
+
+def test_state_file_of_an_older_sandbox_gets_int32_vat_code_ids(tmp_path):
+    import json
+
+    state_file = tmp_path / "sandbox.json"
+    first = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
+    try:
+        client = requests.post(first.url + "/_sandbox/clients", json={"name": "Demo"}).json()
+    finally:
+        first.stop()
+    # What an older sandbox kept: VAT code ids from the client's int64 id range.
+    payload = json.loads(state_file.read_text())
+    kept = payload["clients"][client["client_key"]]
+    del kept["next_vat_id"]
+    old_ids = {}
+    for old in list(kept["data"]["vatcodes"]):
+        record = kept["data"]["vatcodes"].pop(old)
+        record["Id"] = old_ids[int(old)] = 9_000_000_000 + int(old)
+        kept["data"]["vatcodes"][str(record["Id"])] = record
+    for account in kept["data"]["accounts"].values():
+        account["VatCodeId"] = old_ids[account["VatCodeId"]]
+    state_file.write_text(json.dumps(payload))
+
+    second = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
+    try:
+        data = second.url + f"/_sandbox/clients/{client['client_key']}/data"
+        vat_ids = {v["Id"] for v in requests.get(data + "/vatcodes").json()}
+        accounts = requests.get(data + "/accounts").json()
+        assert all(0 < vat_id < 2**31 for vat_id in vat_ids)
+        assert {a["VatCodeId"] for a in accounts} <= vat_ids
     finally:
         second.stop()
