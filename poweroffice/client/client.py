@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 import requests
@@ -89,6 +89,7 @@ class PowerOfficeClient:
     backoff_base = _OnTransport[float]()
     backoff_max = _OnTransport[float]()
     token_renew_margin = _OnTransport[float]()
+    lookup_patience = _OnTransport[float]()
     rate_limiter = _OnTransport[RateLimiter]()
     session = _OnTransport[requests.Session]()
     stats = _OnTransport[ClientStats]()
@@ -111,6 +112,7 @@ class PowerOfficeClient:
         backoff_base: float | None = None,
         backoff_max: float | None = None,
         token_renew_margin: float | None = None,
+        lookup_patience: float | None = None,
     ) -> None:
         if not client_key or not isinstance(client_key, str):
             raise ValueError("a client key is required")
@@ -149,6 +151,9 @@ class PowerOfficeClient:
                 if token_renew_margin is None
                 else token_renew_margin
             ),
+            lookup_patience=float(
+                settings.POWEROFFICE_LOOKUP_PATIENCE if lookup_patience is None else lookup_patience
+            ),
         )
 
     def __repr__(self) -> str:
@@ -169,6 +174,11 @@ class PowerOfficeClient:
     @property
     def client_key_fingerprint(self) -> str:
         return self.transport.client_key_fingerprint
+
+    def look_patiently(self, lookup: Callable[[], JsonObject | None]) -> JsonObject | None:
+        """``lookup()`` asked again for a while (``lookup_patience``) while it finds nothing:
+        reads lag writes in PowerOffice, so an object created a moment ago may not show yet."""
+        return self.transport.look_patiently(lookup)
 
     # --- ClientIntegrationInformation ----------------------------------------------------------
 
@@ -222,6 +232,7 @@ class PowerOfficeClient:
             body,
             lookup=lambda: self.find_customer(external_import_reference=reference),
             what="customer",
+            unique_keys=("ExternalImportReference",),
         )
 
     def patch_customer(self, customer_id: int, operations: list[JsonObject]) -> JsonObject:
@@ -318,7 +329,11 @@ class PowerOfficeClient:
         """
         code = _required(body, "Code")
         return self.transport.create(
-            "/Products", body, lookup=lambda: self.find_product(code=code), what="product"
+            "/Products",
+            body,
+            lookup=lambda: self.find_product(code=code),
+            what="product",
+            unique_keys=("Code",),
         )
 
     # --- Outgoing invoice vouchers -------------------------------------------------------------
@@ -340,6 +355,8 @@ class PowerOfficeClient:
                 invoice_no=invoice_no, external_import_reference=reference
             ),
             what="outgoing invoice voucher",
+            # Only our reference: the invoice number may be taken by somebody else's voucher.
+            unique_keys=("ExternalImportReference",) if reference else (),
         )
 
     def get_outgoing_invoice_voucher(self, voucher_id: str) -> JsonObject:
@@ -465,6 +482,7 @@ class PowerOfficeClient:
             body,
             lookup=lambda: self.find_salary_line(external_import_reference=reference),
             what="salary line",
+            unique_keys=("ExternalImportReference",),
         )
 
     def delete_salary_line(self, salary_line_id: int) -> None:

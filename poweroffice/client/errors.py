@@ -100,6 +100,21 @@ class ConflictError(PowerOfficeError):
 class ValidationError(PowerOfficeError):
     """400: PowerOffice rejected the request body or a filter."""
 
+    def names_in_use(self, key: str) -> bool:
+        """Whether PowerOffice refused because the value of ``key`` is already in use
+        ("ExternalImportReference is already in use. ...", "Product code 'B-7' is already in
+        use ...")."""
+        errors = self.body.get("errors") if isinstance(self.body, dict) else None
+        if isinstance(errors, dict):
+            for name, messages in errors.items():
+                texts = messages if isinstance(messages, list) else [messages]
+                if str(name).lower() == key.lower() and any(
+                    "in use" in str(text).lower() for text in texts
+                ):
+                    return True
+        pattern = re.compile(rf"\b{re.escape(key)}\b[^.]*\bin use\b", re.IGNORECASE)
+        return any(pattern.search(text) for text in (self.detail or "", self.title or ""))
+
 
 class InvalidDocumentError(ValidationError):
     """Voucher documentation refused before sending: not a PDF, or larger than 30 MB."""

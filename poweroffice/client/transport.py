@@ -132,6 +132,7 @@ class Transport:
         backoff_base: float,
         backoff_max: float,
         token_renew_margin: float,
+        lookup_patience: float = 2.0,
     ) -> None:
         self._client_key = client_key
         self._application_key = application_key
@@ -144,6 +145,7 @@ class Transport:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.token_renew_margin = token_renew_margin
+        self.lookup_patience = lookup_patience
         self.rate_limiter = rate_limiter
         self.session = session or requests.Session()
         self._owns_session = session is None
@@ -523,22 +525,36 @@ class Transport:
     # --- writes that survive an ambiguous failure ---------------------------------------------
 
     def create(
-        self, path: str, body: JsonObject, *, lookup: Callable[[], JsonObject | None], what: str
+        self,
+        path: str,
+        body: JsonObject,
+        *,
+        lookup: Callable[[], JsonObject | None],
+        what: str,
+        unique_keys: tuple[str, ...] = (),
     ) -> JsonObject:
         """``POST`` ``body``; after a failure that may hide a success, look before sending again.
 
         ``lookup`` finds the object by its unique key (``ExternalImportReference``, or the closest
-        unique key PowerOffice lets us search by). A create accepted without a body (202/204) is
-        read back through it too.
+        unique key PowerOffice lets us search by). ``unique_keys`` name the properties whose "is
+        already in use" may mean that the object is ours and exists already (created by an
+        earlier attempt, or by another process at the same moment); the first is our own
+        deterministic reference, so its "already in use" is never a rejection: either the object
+        is found, or the error is transient. A create accepted without a body (202/204) is read
+        back through ``lookup`` too.
+
+        Reads lag writes in PowerOffice, so every look-up keeps asking for a while
+        (:meth:`look_patiently`) before it concludes that the object is not there.
         """
         attempt = 0
+        full_path = self.api_path + path
         while True:
             attempt += 1
             try:
                 created = self.request("POST", path, json_body=body)
                 if created is None:
                     # Accepted without a body (202/204): read back what was created.
-                    created = lookup()
+                    created = self.look_patiently(lookup)
                 return cast(JsonObject, created)
             except TransientError as exc:
                 # request() has already spent its own retries on throttling and on failures that
@@ -549,24 +565,58 @@ class Transport:
                     or exc.never_left
                 ):
                     raise
-                self._backoff(attempt, "POST", self.api_path + path, exc)
+                self._backoff(attempt, "POST", full_path, exc)
                 # A timeout or 5xx can hide a success: look before sending again.
-                found = lookup()
+                found = self.look_patiently(lookup)
                 if found is not None:
                     logger.info(
-                        "PowerOffice POST %s: %s found after a failed attempt",
-                        self.api_path + path,
-                        what,
+                        "PowerOffice POST %s: %s found after a failed attempt", full_path, what
                     )
                     return found
-            except ValidationError:
-                if attempt == 1:
+            except ValidationError as exc:
+                ours = [key for key in unique_keys if exc.names_in_use(key)]
+                if not ours and attempt == 1:
                     raise
-                # An earlier attempt may have been processed after our lookup ("already in use").
-                found = lookup()
+                # Already there: made by an earlier attempt that got through after all, or by
+                # another process creating the same object at the same moment.
+                found = self.look_patiently(lookup)
                 if found is not None:
+                    logger.info("PowerOffice POST %s: %s exists already", full_path, what)
                     return found
+                if unique_keys and unique_keys[0] in ours:
+                    raise self._not_visible_yet(exc, what, unique_keys[0]) from exc
                 raise
+
+    def look_patiently(self, lookup: Callable[[], JsonObject | None]) -> JsonObject | None:
+        """``lookup()``, asked again with growing pauses for up to ``lookup_patience`` seconds
+        while it finds nothing: an object created a moment ago may not be readable yet (GETs hit
+        a replica that lags the primary)."""
+        found = lookup()
+        waited, pause = 0.0, 0.25
+        while found is None and waited < self.lookup_patience:
+            step = min(pause, self.lookup_patience - waited)
+            time.sleep(step)
+            waited += step
+            pause *= 2
+            self.stats.add("lookups_repeated")
+            found = lookup()
+        return found
+
+    @staticmethod
+    def _not_visible_yet(exc: ValidationError, what: str, key: str) -> TransientError:
+        """Our own reference is in use, so the object exists, but PowerOffice does not show it
+        yet: worth trying again later, never a rejection."""
+        return TransientError(
+            status=exc.status,
+            title=exc.title,
+            detail=(
+                f"{key} is already in use, but the {what} could not be read back yet: "
+                f"{exc.detail or ''}"
+            ).strip(),
+            body=exc.body,
+            method=exc.method,
+            path=exc.path,
+        )
 
     def delete(self, path: str) -> None:
         """``DELETE``, sent again once after a transient failure; then a 404 means the earlier

@@ -26,7 +26,7 @@ from payroll.models import (
     PayrollExportStatus,
 )
 from poweroffice.client.client import PowerOfficeClient
-from poweroffice.client.errors import PowerOfficeError, TransientError, ValidationError
+from poweroffice.client.errors import PowerOfficeError, TransientError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected
 from poweroffice.messages import Context, error_message
@@ -64,18 +64,9 @@ def _line_body(line: PayrollExportLine) -> dict[str, Any]:
 
 
 def _create_line(client: PowerOfficeClient, line: PayrollExportLine) -> dict[str, Any]:
-    try:
-        return client.create_salary_line(_line_body(line))
-    except ValidationError as exc:
-        # Our reference already in use: an earlier run created this very line and died before
-        # it could store the id. Adopt it rather than fail.
-        if "externalimportreference" in (exc.detail or "").lower():
-            found = client.find_salary_line(
-                external_import_reference=line.external_import_reference
-            )
-            if found is not None:
-                return found
-        raise
+    # Our reference already in use (an earlier run created this very line and died before it
+    # could store the id) means the line exists: the client adopts it rather than fail.
+    return client.create_salary_line(_line_body(line))
 
 
 def _sentence(text: str) -> str:
@@ -120,8 +111,11 @@ def _fail_and_roll_back(
     if isinstance(error, TransientError) and not error.never_left:
         # A timeout can hide a success: if PowerOffice has the line after all, delete it too.
         try:
-            found = client.find_salary_line(
-                external_import_reference=line.external_import_reference
+            # Patiently: a line created a moment ago may not be readable yet.
+            found = client.look_patiently(
+                lambda: client.find_salary_line(
+                    external_import_reference=line.external_import_reference
+                )
             )
         except PowerOfficeError:
             found = None

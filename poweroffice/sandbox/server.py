@@ -393,6 +393,7 @@ def make_server(
     rate_limit: float = 10,
     latency_ms: int = 0,
     token_lifetime: int = 1200,
+    read_lag_ms: int = 0,
     state_file: str | None = None,
     verbose: bool = False,
 ) -> SandboxServer:
@@ -400,6 +401,7 @@ def make_server(
         rate_limit=rate_limit,
         latency_ms=latency_ms,
         token_lifetime=token_lifetime,
+        read_lag_ms=read_lag_ms,
         state_file=state_file,
     )
     return SandboxServer((host, port), state, verbose=verbose)

@@ -75,6 +75,7 @@ class SandboxState:
         rate_limit: float = 10,
         latency_ms: int = 0,
         token_lifetime: int = 1200,
+        read_lag_ms: int = 0,
         state_file: str | None = None,
     ):
         self.lock = threading.RLock()
@@ -82,6 +83,7 @@ class SandboxState:
             "rate_limit": rate_limit,
             "latency_ms": latency_ms,
             "token_lifetime": token_lifetime,
+            "read_lag_ms": read_lag_ms,
         }
         self.config = dict(self.defaults)
         self.clients: dict[str, dict] = {}

@@ -4,6 +4,7 @@
 import re
 from email.message import Message
 
+from ..replica import keys_before, replica_view, stamp_created
 from ..responses import ApiError, Response, empty_response
 from ..state import SandboxState
 from . import (
@@ -168,9 +169,11 @@ def dispatch(
                 "this client "
                 f"(active subscriptions: {', '.join(client['subscriptions']) or 'none'}).",
             )
+        lag = state.config.get("read_lag_ms") or 0
+        before = keys_before(client) if lag and method != "GET" else None
         ctx = Ctx(
             state=state,
-            client=client,
+            client=replica_view(client) if lag and method == "GET" else client,
             token=token,
             method=method,
             route=route,
@@ -182,5 +185,7 @@ def dispatch(
         )
         response = handler(ctx)
         if method != "GET" and response.status < 400:
+            if before is not None:
+                stamp_created(client, before, lag)
             state.save()
         return response

@@ -172,6 +172,23 @@ def test_timeout_after_create_is_found_and_rolled_back(po, payroll_world, driver
     assert export.lines_deleted == 2  # line 1, and line 2 that PowerOffice did create
 
 
+def test_5xx_after_create_with_lagging_reads_adopts_the_line(po, payroll_world, drivers, read_lag):
+    """PowerOffice created line 2 and answered 503, and its reads lag: the look-up keeps asking
+    until the line shows, instead of sending it again and meeting "already in use"."""
+    export = _create(payroll_world, drivers["logs"])
+    po.fault(method="POST", path="^/SalaryLines$", nth=2, status=503, when="after")
+    export = payroll_export_run(export_id=export.pk)
+
+    assert export.status == PayrollExportStatus.EXPORTED, export.error
+    assert len(po.salary_lines(payroll_world.client_key)) == 7
+    posts = po.requests(
+        method="POST", path="SalaryLines", client_id=payroll_world.client["client_id"]
+    )
+    assert [p["status"] for p in posts].count(503) == 1 and len(posts) == 7
+    line = export.lines.get(position=2)
+    assert line.state == PayrollExportLineState.CREATED and line.po_salary_line_id
+
+
 def test_lock_during_rollback_then_retry(po, payroll_world, drivers, client, payroll_a):
     export = _create(payroll_world, drivers["logs"], payroll_a)
     po.fault(method="POST", path="^/SalaryLines$", nth=3, status=400, body={"title": "Nope"})
