@@ -8,6 +8,8 @@ and raises the typed errors of :mod:`poweroffice.client.errors`. The methods her
 :mod:`poweroffice.client.params` writes the query values.
 
 Paths, query parameter names and DTO names are PowerOffice's own, from their v2 OpenAPI description.
+The contract declares 404 beside 204 on the list calls of customers, employees and outgoing
+invoices: for those, a 404 means "none found".
 """
 
 from __future__ import annotations
@@ -204,7 +206,9 @@ class PowerOfficeClient:
             "externalNos": format_number_list(external_nos),
             "lastChangedDateTimeOffsetGreaterThan": format_timestamp(last_changed_after),
         }
-        return self.transport.paginate("/Customers", params, page_size=page_size)
+        return self.transport.paginate(
+            "/Customers", params, page_size=page_size, none_found_404=True
+        )
 
     def list_customers(self, **filters: Any) -> list[JsonObject]:
         """``GET /Customers`` (all pages). Filters: ``customer_nos``, ``external_import_reference``,
@@ -288,7 +292,7 @@ class PowerOfficeClient:
             "employeeNos": format_number_list(employee_nos),
             "externalImportReference": external_import_reference or None,
         }
-        return self.transport.read_all("/Employees", params, page_size)
+        return self.transport.read_all("/Employees", params, page_size, none_found_404=True)
 
     def list_general_ledger_accounts(
         self, *, account_nos: NumberFilter = None, page_size: int | None = None
@@ -438,7 +442,9 @@ class PowerOfficeClient:
             "balanceLastChangedDateTimeOffsetGreaterThan": format_timestamp(balance_changed_after),
             "onlyCreatedByCurrentIntegration": format_bool(only_created_by_current_integration),
         }
-        return self.transport.paginate("/OutgoingInvoices", params, page_size=page_size)
+        return self.transport.paginate(
+            "/OutgoingInvoices", params, page_size=page_size, none_found_404=True
+        )
 
     def list_outgoing_invoices(self, **filters: Any) -> list[JsonObject]:
         """All pages of :meth:`iter_outgoing_invoices`."""

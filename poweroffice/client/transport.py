@@ -47,7 +47,7 @@ from .errors import (
     error_from_answer,
     try_again_after,
 )
-from .params import QueryValue, encode_json, query
+from .params import QueryValue, encode_json, query, split_long_lists
 from .ratelimit import RateLimiter, key_fingerprint
 from .stats import ClientStats
 from .tokens import TokenCache
@@ -484,20 +484,46 @@ class Transport:
         params: Mapping[str, QueryValue] | None = None,
         *,
         page_size: int | None = None,
+        none_found_404: bool = False,
     ) -> Iterator[JsonObject]:
         """Yield every object of a list call, page by page (``PageNumber`` from 1, ``PageSize``).
 
         PowerOffice answers bare arrays and 204 for an empty page; a page shorter than the page size
-        is the last one.
+        is the last one. ``none_found_404``: the call answers 404 for "none found" too (the
+        contract declares it on some list calls). A filter list too long for one URL is asked for
+        in parts (:func:`~poweroffice.client.params.split_long_lists`), each object once.
         """
         size = int(page_size or DEFAULT_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        # Measured with the paging parameters, as the URL is sent.
+        paging = {"PageNumber": 999_999, "PageSize": size}
+        parts = split_long_lists(self.api_url + path, {**query(params), **paging})
+        if len(parts) == 1:
+            yield from self._pages(path, params, size, none_found_404)
+            return
+        seen: set[object] = set()
+        for part in parts:
+            for item in self._pages(path, part, size, none_found_404):
+                key = item.get("Id") if isinstance(item, dict) else None
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield item
+
+    def _pages(
+        self, path: str, params: Mapping[str, QueryValue] | None, size: int, none_found_404: bool
+    ) -> Iterator[JsonObject]:
         page = 1
         while True:
-            items = self.request(
-                "GET", path, params={**(params or {}), "PageNumber": page, "PageSize": size}
-            )
+            paged = {**(params or {}), "PageNumber": page, "PageSize": size}
+            try:
+                items = self.request("GET", path, params=paged)
+            except NotFoundError:
+                if not none_found_404:
+                    raise
+                return
             if not items:
                 return
             if not isinstance(items, list):
@@ -518,9 +544,11 @@ class Transport:
         path: str,
         params: Mapping[str, QueryValue] | None = None,
         page_size: int | None = None,
+        *,
+        none_found_404: bool = False,
     ) -> list[JsonObject]:
         """All pages of :meth:`paginate`."""
-        return list(self.paginate(path, params, page_size=page_size))
+        return list(self.paginate(path, params, page_size=page_size, none_found_404=none_found_404))
 
     # --- writes that survive an ambiguous failure ---------------------------------------------
 

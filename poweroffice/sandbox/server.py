@@ -198,6 +198,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "time": now_iso(),
             "method": method,
             "path": path,
+            "target": self.path,  # as received: path and query, percent-encoded
             "route": route,
             "env": env,
             "query": dict(pairs),

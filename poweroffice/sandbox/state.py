@@ -84,6 +84,8 @@ class SandboxState:
             "latency_ms": latency_ms,
             "token_lifetime": token_lifetime,
             "read_lag_ms": read_lag_ms,
+            # Answer 404 instead of 204 for "none found" where the contract declares it.
+            "empty_list_404": False,
         }
         self.config = dict(self.defaults)
         self.clients: dict[str, dict] = {}

@@ -98,6 +98,14 @@ ROUTES = [
     ("DELETE", rf"/SalaryLines/{_ID}", payroll.delete_salary_line, ("SalaryLine_Full",)),
 ]
 
+# The list calls on which the contract declares 404 ("Given when resource was not found") beside
+# the 204 of an empty result. With the config's ``empty_list_404`` on, they answer 404 for none.
+NOT_FOUND_LISTS = {
+    "/customers": "customers",
+    "/employees": "employees",
+    "/outgoinginvoices": "invoices",
+}
+
 _COMPILED = [
     (method, re.compile(pattern, re.IGNORECASE), handler, privileges)
     for method, pattern, handler, privileges in ROUTES
@@ -184,6 +192,9 @@ def dispatch(
             instance=path.rstrip("/"),
         )
         response = handler(ctx)
+        listed = NOT_FOUND_LISTS.get(route.rstrip("/").lower())
+        if response.status == 204 and listed and state.config.get("empty_list_404"):
+            raise ApiError(404, "Object(s) not found", f"No {listed} found.")
         if method != "GET" and response.status < 400:
             if before is not None:
                 stamp_created(client, before, lag)
