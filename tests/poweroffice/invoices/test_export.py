@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.models import ExportStatus, PaymentStatus
+from accounting.customers.services import customer_create
+from accounting.models import CustomerKind, ExportStatus, PaymentStatus
 from poweroffice.datadeling.departments import departments_sync
 from poweroffice.invoices.export import export_cache_for, invoice_export
 from poweroffice.invoices.voucher import voucher_reference
@@ -304,3 +305,26 @@ def test_prefetch_of_a_large_batch_keeps_every_url_short(export_world):
     requests = len(world.sandbox.requests_log(client=world.client_name))
     assert cache.product(codes[0]) is None and cache.customer(numbers[-1]) is None
     assert len(world.sandbox.requests_log(client=world.client_name)) == requests
+
+
+def test_person_with_a_one_word_name_gets_both_names(export_world):
+    """PowerOffice wants FirstName and LastName for a person: a one-word name is the last name,
+    with "-" for the first name missing in Bitnet."""
+    world = export_world
+    world.customers["mononym"] = customer_create(
+        subgroup=world.subgroup, kind=CustomerKind.PERSON, name=" Aasmund ", number=10003
+    )
+    invoice = make_invoice(world, [("krans", "1")], customer="mononym")
+
+    result = invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL)
+
+    assert result.outcome == "exported", result.message
+    [post] = world.posted("Customers")
+    assert post["status"] == 201
+    assert (post["body"]["IsPerson"], post["body"]["FirstName"], post["body"]["LastName"]) == (
+        True,
+        "-",
+        "Aasmund",
+    )
+    customer = world.sandbox.find(world.client_key, "customers", Number=10003)
+    assert (customer["FirstName"], customer["LastName"]) == ("-", "Aasmund")
