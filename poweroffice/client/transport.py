@@ -41,10 +41,12 @@ from .errors import (
     NotFoundError,
     PowerOfficeError,
     RateLimitedError,
+    SubscriptionKeyError,
     TransientError,
     ValidationError,
     error_class_for_status,
     error_from_answer,
+    names_subscription_key,
     try_again_after,
 )
 from .params import QueryValue, encode_json, query, split_long_lists
@@ -98,6 +100,15 @@ def _never_left(exc: requests.RequestException) -> bool:
         inner = getattr(reason, "reason", reason)
         return isinstance(inner, NewConnectionError)
     return False
+
+
+def _gateway_refusal(response: requests.Response) -> bool:
+    """A 401 from the API gateway for our subscription key: a new token would not help."""
+    if not response.content:
+        return False
+    body = _parse_body(response)
+    message = body.get("message") if isinstance(body, dict) else None
+    return names_subscription_key(response.status_code, str(message or ""))
 
 
 def _parse_body(response: requests.Response) -> Any:
@@ -256,6 +267,8 @@ class Transport:
                 path=path,
             )
         error = self._error_from_response(response, "POST", path, body=body)
+        if isinstance(error, SubscriptionKeyError):
+            return error
         if status in (400, 401, 403):
             return AuthenticationError(
                 status=status,
@@ -351,7 +364,12 @@ class Transport:
                     continue
                 raise
             status = response.status_code
-            if status == 401 and token is not None and not renewed:
+            if (
+                status == 401
+                and token is not None
+                and not renewed
+                and not _gateway_refusal(response)
+            ):
                 # Expired or revoked token: renew once and send again.
                 renewed = True
                 attempt -= 1

@@ -31,6 +31,7 @@ from .responses import (
     now_iso,
     problem_response,
     rate_limited_response,
+    subscription_refused_response,
 )
 from .state import SandboxState
 
@@ -236,13 +237,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 else:
                     response = _fault_response(fault)
             if response is None:
-                retry = state.rate_hit(subscription_key or "")
-                if retry:
-                    response = rate_limited_response(retry)
-                else:
-                    response = self._process(
-                        method, path, route, env, pairs, body, token, subscription_key
-                    )
+                response = self._answer(
+                    method, path, route, env, pairs, body, token, subscription_key
+                )
                 after = state.match_fault(
                     method=method, route=route, client_id=client_id, when="after"
                 )
@@ -270,6 +267,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         finally:
             if not logged:
                 self._log(entry, started)
+
+    def _answer(self, method, path, route, env, pairs, body, token, subscription_key) -> Response:
+        """The gateway's checks (a subscription key it knows, its rate limit), then PowerOffice's
+        answer."""
+        state = self.state
+        if not subscription_key or not state.known_subscription_key(subscription_key):
+            return subscription_refused_response(missing=not subscription_key)
+        retry = state.rate_hit(subscription_key)
+        if retry:
+            return rate_limited_response(retry)
+        return self._process(method, path, route, env, pairs, body, token, subscription_key)
 
     def _log(self, entry: dict, started: float) -> bool:
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)

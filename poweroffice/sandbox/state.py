@@ -188,6 +188,13 @@ class SandboxState:
         valid = set(SandboxState.valid_privileges(client))
         return [p for p in client["privileges"] if p not in valid]
 
+    def known_subscription_key(self, key: str) -> bool:
+        """Whether the gateway knows ``key``: the developer's (default) key or a client's."""
+        with self.lock:
+            known = {default_subscription_key()}
+            known.update(c["subscription_key"] for c in self.clients.values())
+            return key in known
+
     # -- tokens ------------------------------------------------------------------------------
 
     def issue_token(self, client: dict, *, subscription_key: str, env: str) -> tuple[str, int]:
