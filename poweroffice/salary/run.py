@@ -37,29 +37,27 @@ from poweroffice.salary.bookkeeping import (
     export_release_logs,
     requests_counted,
 )
+from poweroffice.salary.processing import AMOUNT, QUANTITY, RATE, salary_line_fields
 from poweroffice.salary.rollback import payroll_export_rollback
 
 logger = logging.getLogger(__name__)
 
-# Pay items that compute the amount from Quantity × Rate themselves (SalaryLineDto.Amount: "For
-# a pay item with a quantity and rate, the quantity and rate should be provided as drivers").
-QUANTITY_DRIVEN = {"QuantityAndRate", "QuantityAndFixedRate", "HourlyWage"}
-
 
 def _line_body(line: PayrollExportLine) -> dict[str, Any]:
-    """SalaryLinePostDto. Distance lines: Quantity (km, passenger-km) and Rate (the trip year's
-    rate per km); expense lines (toll, parking, ferry): Quantity 1, Rate = Amount. Amount, as we
-    rounded it, is sent unless the pay item computes it from Quantity × Rate itself."""
+    """SalaryLinePostDto. Distance lines have a quantity (km, passenger-km) and the trip year's
+    rate per km; expense lines (toll, parking, ferry) an amount. Of Quantity, Rate and Amount
+    (as we rounded it), the line carries what its pay item's processing type takes
+    (``processing.salary_line_fields``)."""
+    values = {QUANTITY: line.quantity, RATE: line.rate, AMOUNT: line.amount}
     body: dict[str, Any] = {
         "EmployeeId": line.po_employee_id,
         "PayItemId": line.pay_item_id,
-        "Quantity": line.quantity,
-        "Rate": line.rate,
-        "Comment": line.comment,
-        "ExternalImportReference": line.external_import_reference,
     }
-    if line.processing_type not in QUANTITY_DRIVEN:
-        body["Amount"] = line.amount
+    for name in (QUANTITY, RATE, AMOUNT):
+        if name in salary_line_fields(line.processing_type):
+            body[name] = values[name]
+    body["Comment"] = line.comment
+    body["ExternalImportReference"] = line.external_import_reference
     return body
 
 

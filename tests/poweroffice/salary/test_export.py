@@ -74,10 +74,11 @@ def test_export_creates_exact_salary_lines(po, payroll_world, drivers, payroll_a
     assert Decimal(str(mileage["Rate"])) == Decimal("5.30")
     assert Decimal(str(mileage["Amount"])) == Decimal("288.85")
     assert mileage["Comment"] == "Kjøring 04.05–18.05.2026, 2 turer"
+    # An outlay (ExpenseRefund) is an amount: no quantity or rate.
     toll = by_ref[f"bitnet-pay-{export.pk}-4-7140-2026"]
-    assert (toll["Quantity"], Decimal(str(toll["Rate"])), Decimal(str(toll["Amount"]))) == (
-        1,
-        Decimal("44.00"),
+    assert (toll["Quantity"], toll["Rate"], Decimal(str(toll["Amount"]))) == (
+        None,
+        None,
         Decimal("44.00"),
     )
     assert Decimal(str(by_ref[f"bitnet-pay-{export.pk}-8-7142-2026"]["Amount"])) == Decimal(
@@ -106,6 +107,53 @@ def test_export_creates_exact_salary_lines(po, payroll_world, drivers, payroll_a
     assert export.amount_total == Decimal("288.85") + Decimal("42.00") + Decimal("44.00") + Decimal(
         "45.00"
     ) + Decimal("530.00") + Decimal("44.52") + Decimal("132.00")
+
+
+@pytest.mark.parametrize(
+    ("processing", "sent"),
+    [
+        ("QuantityAndRateReportingZeroAsQuantity", {"Quantity": 100.0, "Rate": 5.3}),
+        ("QuantityAndFixedRate", {"Quantity": 100.0, "Rate": 5.3}),
+        ("FixedAmountWithQuantity", {"Quantity": 100.0, "Amount": 530.0}),
+    ],
+)
+def test_lines_carry_the_fields_of_their_pay_items_processing_type(
+    po, payroll_world, drivers, processing, sent
+):
+    key = payroll_world.client_key
+    po.patch(key, "payitems", po.pay_item(key, "7100")["Id"], {"ProcessingType": processing})
+    export = _create(payroll_world, [drivers["logs"][1]])  # Lars: 100 km, no outlays
+
+    export = payroll_export_run(export_id=export.pk)
+
+    assert export.status == PayrollExportStatus.EXPORTED, export.error
+    [post] = po.requests(
+        method="POST", path="SalaryLines", client_id=payroll_world.client["client_id"]
+    )
+    assert {k: v for k, v in post["body"].items() if k in ("Quantity", "Rate", "Amount")} == sent
+    [line] = po.salary_lines(key)
+    assert Decimal(str(line["Amount"])) == Decimal("530.00")
+
+
+def test_pay_item_of_a_type_a_logbook_cannot_fill_is_refused_before_export(
+    po, payroll_world, drivers
+):
+    key = payroll_world.client_key
+    po.patch(
+        key,
+        "payitems",
+        po.pay_item(key, "7100")["Id"],
+        {"ProcessingType": "CommuterWithNumberOfJourneys"},
+    )
+    with pytest.raises(PayrollExportBlocked) as blocked:
+        _create(payroll_world, drivers["logs"])
+
+    [problem] = [p for p in blocked.value.problems if p.code == "wage_code"]
+    assert problem.message.startswith(
+        "Lønnsart 7100 (Kilometergodtgjørelse) har behandlingstypen CommuterWithNumberOfJourneys "
+        "i PowerOffice Go, som krever opplysninger en kjørebok ikke har."
+    )
+    assert po.salary_lines(key) == []
 
 
 def test_requests_are_lines_plus_a_bounded_few(po, payroll_world, drivers):
