@@ -277,6 +277,9 @@ POWEROFFICE_MAX_429_RETRIES = _env("POWEROFFICE_MAX_429_RETRIES", env.int, 8)
 POWEROFFICE_BACKOFF_BASE = _env("POWEROFFICE_BACKOFF_BASE", env.float, 0.5)
 POWEROFFICE_BACKOFF_MAX = _env("POWEROFFICE_BACKOFF_MAX", env.float, 8.0)
 POWEROFFICE_TOKEN_RENEW_MARGIN = _env("POWEROFFICE_TOKEN_RENEW_MARGIN", env.float, 60.0)
+# How long (seconds) a look-up after an ambiguous create keeps asking before it gives up: reads
+# lag writes in PowerOffice (GETs hit a replica, typically less than a second behind).
+POWEROFFICE_LOOKUP_PATIENCE = _env("POWEROFFICE_LOOKUP_PATIENCE", env.float, 2.0)
 # Invoice export: when the sweeper takes over (seconds), how often it retries a transient error.
 POWEROFFICE_EXPORT_PENDING_GRACE = _env("POWEROFFICE_EXPORT_PENDING_GRACE", env.int, 60)
 POWEROFFICE_EXPORT_CLAIM_TIMEOUT = _env("POWEROFFICE_EXPORT_CLAIM_TIMEOUT", env.int, 600)

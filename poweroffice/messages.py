@@ -30,6 +30,7 @@ from poweroffice.client.errors import (
     NotFoundError,
     PowerOfficeError,
     RateLimitedError,
+    SubscriptionKeyError,
     TransientError,
     ValidationError,
 )
@@ -115,12 +116,20 @@ AUTH_MESSAGE = (
     "Administrasjon > Datadeling."
 )
 
+# The gateway refused Bitnet's own subscription key: nothing the customer's client key can fix.
+SUBSCRIPTION_KEY_MESSAGE = (
+    "PowerOffice avviste Bitnets abonnementsnøkkel (Ocp-Apim-Subscription-Key). Dette er en feil "
+    "i Bitnets oppsett, ikke i klientnøkkelen – kontakt Bitnet."
+)
+_SUBSCRIPTION_KEY = Text(SUBSCRIPTION_KEY_MESSAGE, "config")
+
 _OWN_TEXT = "{message}"  # our own exceptions already carry their Norwegian text
 _PO_DETAIL = "{detail|title|message}"
 _PO_REASON = "{detail|title|http}"
 
 TEXTS: Mapping[Context, Mapping[type[BaseException], Text]] = {
     Context.KEY_CHECK: {
+        SubscriptionKeyError: _SUBSCRIPTION_KEY,
         InvalidClientError: Text(
             "PowerOffice kjenner ikke igjen klientnøkkelen. Kontroller at du limte inn hele "
             "nøkkelen fra Innstillinger > Utvidelser i PowerOffice, og at utvidelsen bruker "
@@ -147,6 +156,7 @@ TEXTS: Mapping[Context, Mapping[type[BaseException], Text]] = {
         NotConnected: Text(_OWN_TEXT, "no_key"),
         SecretUnreadable: Text(_OWN_TEXT, "auth"),
         TransientError: Text(TRANSIENT_MESSAGE, "transient", retryable=True),
+        SubscriptionKeyError: _SUBSCRIPTION_KEY,
         InvalidClientError: Text(AUTH_MESSAGE, "auth"),
         AuthenticationError: Text(AUTH_MESSAGE, "auth"),
         ForbiddenError: Text(
@@ -184,6 +194,7 @@ TEXTS: Mapping[Context, Mapping[type[BaseException], Text]] = {
     Context.CHART_CHECK: {
         NotConnected: Text(_OWN_TEXT, "no_key"),
         SecretUnreadable: Text(_OWN_TEXT, "auth"),
+        SubscriptionKeyError: _SUBSCRIPTION_KEY,
         InvalidClientError: Text(
             "PowerOffice kjenner ikke igjen klientnøkkelen (utvidelsen kan være slettet). "
             "Lag en ny klientnøkkel under Innstillinger > Utvidelser i PowerOffice og lim den inn "
@@ -226,6 +237,7 @@ TEXTS: Mapping[Context, Mapping[type[BaseException], Text]] = {
             "inn klientnøkkelen på nytt under Datadeling.",
             "auth",
         ),
+        SubscriptionKeyError: _SUBSCRIPTION_KEY,
         InvalidClientError: Text(
             "Klientnøkkelen er ugyldig – legg inn en ny under Datadeling.", "auth"
         ),
@@ -257,6 +269,7 @@ TEXTS: Mapping[Context, Mapping[type[BaseException], Text]] = {
         BaseException: Text("Uventet feil under betalingssjekken ({name}).", "internal"),
     },
     Context.SALARY_LINE: {
+        SubscriptionKeyError: _SUBSCRIPTION_KEY,
         TransientError: Text(_PO_DETAIL, "transient", retryable=True),
         PowerOfficeError: Text(_PO_DETAIL, "rejected"),
         BaseException: Text("{name}", "internal"),

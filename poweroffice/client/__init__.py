@@ -21,6 +21,7 @@ from .errors import (
     NotFoundError,
     PowerOfficeError,
     RateLimitedError,
+    SubscriptionKeyError,
     TransientError,
     ValidationError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "PowerOfficeClient",
     "PowerOfficeError",
     "RateLimitedError",
+    "SubscriptionKeyError",
     "TransientError",
     "ValidationError",
 ]

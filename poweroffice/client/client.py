@@ -8,6 +8,8 @@ and raises the typed errors of :mod:`poweroffice.client.errors`. The methods her
 :mod:`poweroffice.client.params` writes the query values.
 
 Paths, query parameter names and DTO names are PowerOffice's own, from their v2 OpenAPI description.
+The contract declares 404 beside 204 on the list calls of customers, employees and outgoing
+invoices: for those, a 404 means "none found".
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 import requests
@@ -90,6 +92,7 @@ class PowerOfficeClient:
     backoff_base = _OnTransport[float]()
     backoff_max = _OnTransport[float]()
     token_renew_margin = _OnTransport[float]()
+    lookup_patience = _OnTransport[float]()
     rate_limiter = _OnTransport[RateLimiter]()
     session = _OnTransport[requests.Session]()
     stats = _OnTransport[ClientStats]()
@@ -113,6 +116,7 @@ class PowerOfficeClient:
         backoff_base: float | None = None,
         backoff_max: float | None = None,
         token_renew_margin: float | None = None,
+        lookup_patience: float | None = None,
     ) -> None:
         if not client_key or not isinstance(client_key, str):
             raise ValueError("a client key is required")
@@ -151,6 +155,9 @@ class PowerOfficeClient:
                 if token_renew_margin is None
                 else token_renew_margin
             ),
+            lookup_patience=float(
+                settings.POWEROFFICE_LOOKUP_PATIENCE if lookup_patience is None else lookup_patience
+            ),
         )
 
     def __repr__(self) -> str:
@@ -171,6 +178,11 @@ class PowerOfficeClient:
     @property
     def client_key_fingerprint(self) -> str:
         return self.transport.client_key_fingerprint
+
+    def look_patiently(self, lookup: Callable[[], JsonObject | None]) -> JsonObject | None:
+        """``lookup()`` asked again for a while (``lookup_patience``) while it finds nothing:
+        reads lag writes in PowerOffice, so an object created a moment ago may not show yet."""
+        return self.transport.look_patiently(lookup)
 
     # --- ClientIntegrationInformation ----------------------------------------------------------
 
@@ -196,7 +208,9 @@ class PowerOfficeClient:
             "externalNos": format_number_list(external_nos),
             "lastChangedDateTimeOffsetGreaterThan": format_timestamp(last_changed_after),
         }
-        return self.transport.paginate("/Customers", params, page_size=page_size)
+        return self.transport.paginate(
+            "/Customers", params, page_size=page_size, none_found_404=True
+        )
 
     def list_customers(self, **filters: Any) -> list[JsonObject]:
         """``GET /Customers`` (all pages). Filters: ``customer_nos``, ``external_import_reference``,
@@ -224,6 +238,7 @@ class PowerOfficeClient:
             body,
             lookup=lambda: self.find_customer(external_import_reference=reference),
             what="customer",
+            unique_keys=("ExternalImportReference",),
         )
 
     def patch_customer(self, customer_id: int, operations: list[JsonObject]) -> JsonObject:
@@ -279,7 +294,7 @@ class PowerOfficeClient:
             "employeeNos": format_number_list(employee_nos),
             "externalImportReference": external_import_reference or None,
         }
-        return self.transport.read_all("/Employees", params, page_size)
+        return self.transport.read_all("/Employees", params, page_size, none_found_404=True)
 
     def list_general_ledger_accounts(
         self, *, account_nos: NumberFilter = None, page_size: int | None = None
@@ -320,7 +335,11 @@ class PowerOfficeClient:
         """
         code = _required(body, "Code")
         return self.transport.create(
-            "/Products", body, lookup=lambda: self.find_product(code=code), what="product"
+            "/Products",
+            body,
+            lookup=lambda: self.find_product(code=code),
+            what="product",
+            unique_keys=("Code",),
         )
 
     # --- Outgoing invoice vouchers -------------------------------------------------------------
@@ -342,6 +361,8 @@ class PowerOfficeClient:
                 invoice_no=invoice_no, external_import_reference=reference
             ),
             what="outgoing invoice voucher",
+            # Only our reference: the invoice number may be taken by somebody else's voucher.
+            unique_keys=("ExternalImportReference",) if reference else (),
         )
 
     def get_outgoing_invoice_voucher(self, voucher_id: str) -> JsonObject:
@@ -423,7 +444,9 @@ class PowerOfficeClient:
             "balanceLastChangedDateTimeOffsetGreaterThan": format_timestamp(balance_changed_after),
             "onlyCreatedByCurrentIntegration": format_bool(only_created_by_current_integration),
         }
-        return self.transport.paginate("/OutgoingInvoices", params, page_size=page_size)
+        return self.transport.paginate(
+            "/OutgoingInvoices", params, page_size=page_size, none_found_404=True
+        )
 
     def list_outgoing_invoices(self, **filters: Any) -> list[JsonObject]:
         """All pages of :meth:`iter_outgoing_invoices`."""
@@ -467,6 +490,7 @@ class PowerOfficeClient:
             body,
             lookup=lambda: self.find_salary_line(external_import_reference=reference),
             what="salary line",
+            unique_keys=("ExternalImportReference",),
         )
 
     def delete_salary_line(self, salary_line_id: int) -> None:

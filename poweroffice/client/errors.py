@@ -85,6 +85,17 @@ class AuthenticationError(PowerOfficeError):
     """401 even after renewing the token once (or the token endpoint refused the request)."""
 
 
+class SubscriptionKeyError(AuthenticationError):
+    """401 from PowerOffice's API gateway: our subscription key (``Ocp-Apim-Subscription-Key``) is
+    missing or unknown. Our configuration, not the customer's client key."""
+
+
+def names_subscription_key(status: int, detail: str | None) -> bool:
+    """Whether a 401 is the gateway's refusal of the subscription key ("Access denied due to
+    invalid subscription key. ..."), rather than PowerOffice's refusal of a token or client."""
+    return status == 401 and "subscription key" in (detail or "").lower()
+
+
 class ForbiddenError(PowerOfficeError):
     """403: the integration lacks a privilege or the client lacks the module."""
 
@@ -99,6 +110,21 @@ class ConflictError(PowerOfficeError):
 
 class ValidationError(PowerOfficeError):
     """400: PowerOffice rejected the request body or a filter."""
+
+    def names_in_use(self, key: str) -> bool:
+        """Whether PowerOffice refused because the value of ``key`` is already in use
+        ("ExternalImportReference is already in use. ...", "Product code 'B-7' is already in
+        use ...")."""
+        errors = self.body.get("errors") if isinstance(self.body, dict) else None
+        if isinstance(errors, dict):
+            for name, messages in errors.items():
+                texts = messages if isinstance(messages, list) else [messages]
+                if str(name).lower() == key.lower() and any(
+                    "in use" in str(text).lower() for text in texts
+                ):
+                    return True
+        pattern = re.compile(rf"\b{re.escape(key)}\b[^.]*\bin use\b", re.IGNORECASE)
+        return any(pattern.search(text) for text in (self.detail or "", self.title or ""))
 
 
 class InvalidDocumentError(ValidationError):
@@ -138,6 +164,8 @@ def error_from_answer(
     """
     title, detail = _problem_text(body)
     cls = error_class_for_status(status)
+    if names_subscription_key(status, detail):
+        cls = SubscriptionKeyError
     if cls is RateLimitedError:
         wait = try_again_after(text)
         return RateLimitedError(

@@ -16,8 +16,10 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TypeAlias
+from urllib.parse import urlencode
 
 __all__ = [
+    "MAX_URL_LENGTH",
     "CodeFilter",
     "NumberFilter",
     "QueryValue",
@@ -27,6 +29,7 @@ __all__ = [
     "format_number_list",
     "format_timestamp",
     "query",
+    "split_long_lists",
 ]
 
 NumberValue: TypeAlias = int | range | tuple[int, int | None] | str
@@ -133,6 +136,41 @@ def format_timestamp(value: dt.datetime | None) -> str | None:
 def query(params: Mapping[str, QueryValue] | None) -> dict[str, str | int]:
     """The query string's parameters: those that are None (filters not used) are left out."""
     return {name: value for name, value in (params or {}).items() if value is not None}
+
+
+# Request URLs are kept under this many characters: gateways and proxies on the way refuse
+# longer ones, and a prefetch of 200 product codes or 500 customer numbers would make 2-4 k.
+MAX_URL_LENGTH = 2000
+
+
+def split_long_lists(
+    url: str, params: Mapping[str, str | int], *, limit: int = MAX_URL_LENGTH
+) -> list[dict[str, str | int]]:
+    """``params`` as one or more queries whose URL (``url?query``, encoded as sent) stays under
+    ``limit`` characters: the longest comma list is cut into consecutive parts (again, while
+    another list is still too long). The filters keep what any of their values matches, so the
+    parts together ask for exactly what the whole would have."""
+    params = dict(params)
+
+    def length(candidate: Mapping[str, str | int]) -> int:
+        return len(url) + 1 + len(urlencode(candidate))
+
+    lists = [name for name, value in params.items() if "," in str(value)]
+    if length(params) < limit or not lists:
+        return [params]
+    name = max(lists, key=lambda n: len(str(params[n])))
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    for item in str(params[name]).split(","):
+        if current and length({**params, name: ",".join([*current, item])}) >= limit:
+            chunks.append(current)
+            current = []
+        current.append(item)
+    chunks.append(current)
+    parts: list[dict[str, str | int]] = []
+    for chunk in chunks:
+        parts.extend(split_long_lists(url, {**params, name: ",".join(chunk)}, limit=limit))
+    return parts
 
 
 def encode_json(body: object) -> str:

@@ -18,6 +18,7 @@ class ClientStats:
     retries: int = 0  # requests sent again after a failure (429, 401 renewal, transient)
     rate_limited_429: int = 0
     transport_errors: int = 0  # connection errors and timeouts (no HTTP status)
+    lookups_repeated: int = 0  # look-ups asked again because a new object was not readable yet
     rate_limit_wait: float = 0.0  # seconds spent waiting for the rate limiter
     by_status: dict[int, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -40,6 +41,7 @@ class ClientStats:
                 "retries": self.retries,
                 "rate_limited_429": self.rate_limited_429,
                 "transport_errors": self.transport_errors,
+                "lookups_repeated": self.lookups_repeated,
                 "rate_limit_wait": round(self.rate_limit_wait, 3),
                 "by_status": dict(self.by_status),
             }
@@ -47,6 +49,6 @@ class ClientStats:
     def reset(self) -> None:
         with self._lock:
             self.requests = self.token_requests = self.retries = 0
-            self.rate_limited_429 = self.transport_errors = 0
+            self.rate_limited_429 = self.transport_errors = self.lookups_repeated = 0
             self.rate_limit_wait = 0.0
             self.by_status = {}

@@ -42,13 +42,15 @@ from .errors import (
     NotFoundError,
     PowerOfficeError,
     RateLimitedError,
+    SubscriptionKeyError,
     TransientError,
     ValidationError,
     error_class_for_status,
     error_from_answer,
+    names_subscription_key,
     try_again_after,
 )
-from .params import QueryValue, encode_json, query
+from .params import QueryValue, encode_json, query, split_long_lists
 from .ratelimit import RateLimiter, key_fingerprint
 from .stats import ClientStats
 from .tokens import TokenCache
@@ -102,6 +104,15 @@ def _never_left(exc: requests.RequestException) -> bool:
     return False
 
 
+def _gateway_refusal(response: requests.Response) -> bool:
+    """A 401 from the API gateway for our subscription key: a new token would not help."""
+    if not response.content:
+        return False
+    body = _parse_body(response)
+    message = body.get("message") if isinstance(body, dict) else None
+    return names_subscription_key(response.status_code, str(message or ""))
+
+
 def _parse_body(response: requests.Response) -> Any:
     if not response.content:
         return None
@@ -135,6 +146,7 @@ class Transport:
         backoff_base: float,
         backoff_max: float,
         token_renew_margin: float,
+        lookup_patience: float = 2.0,
     ) -> None:
         self._client_key = client_key
         self._application_key = application_key
@@ -147,6 +159,7 @@ class Transport:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.token_renew_margin = token_renew_margin
+        self.lookup_patience = lookup_patience
         self.rate_limiter = rate_limiter
         self.session = session or requests.Session()
         self._owns_session = session is None
@@ -261,6 +274,8 @@ class Transport:
                 path=path,
             )
         error = self._error_from_response(response, "POST", path, body=body)
+        if isinstance(error, SubscriptionKeyError):
+            return error
         if status in (400, 401, 403):
             return AuthenticationError(
                 status=status,
@@ -358,7 +373,12 @@ class Transport:
                     continue
                 raise
             status = response.status_code
-            if status == 401 and token is not None and not renewed:
+            if (
+                status == 401
+                and token is not None
+                and not renewed
+                and not _gateway_refusal(response)
+            ):
                 # Expired or revoked token: renew once and send again.
                 renewed = True
                 attempt -= 1
@@ -491,20 +511,46 @@ class Transport:
         params: Mapping[str, QueryValue] | None = None,
         *,
         page_size: int | None = None,
+        none_found_404: bool = False,
     ) -> Iterator[JsonObject]:
         """Yield every object of a list call, page by page (``PageNumber`` from 1, ``PageSize``).
 
         PowerOffice answers bare arrays and 204 for an empty page; a page shorter than the page size
-        is the last one.
+        is the last one. ``none_found_404``: the call answers 404 for "none found" too (the
+        contract declares it on some list calls). A filter list too long for one URL is asked for
+        in parts (:func:`~poweroffice.client.params.split_long_lists`), each object once.
         """
         size = int(page_size or DEFAULT_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        # Measured with the paging parameters, as the URL is sent.
+        paging = {"PageNumber": 999_999, "PageSize": size}
+        parts = split_long_lists(self.api_url + path, {**query(params), **paging})
+        if len(parts) == 1:
+            yield from self._pages(path, params, size, none_found_404)
+            return
+        seen: set[object] = set()
+        for part in parts:
+            for item in self._pages(path, part, size, none_found_404):
+                key = item.get("Id") if isinstance(item, dict) else None
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield item
+
+    def _pages(
+        self, path: str, params: Mapping[str, QueryValue] | None, size: int, none_found_404: bool
+    ) -> Iterator[JsonObject]:
         page = 1
         while True:
-            items = self.request(
-                "GET", path, params={**(params or {}), "PageNumber": page, "PageSize": size}
-            )
+            paged = {**(params or {}), "PageNumber": page, "PageSize": size}
+            try:
+                items = self.request("GET", path, params=paged)
+            except NotFoundError:
+                if not none_found_404:
+                    raise
+                return
             if not items:
                 return
             if not isinstance(items, list):
@@ -525,29 +571,45 @@ class Transport:
         path: str,
         params: Mapping[str, QueryValue] | None = None,
         page_size: int | None = None,
+        *,
+        none_found_404: bool = False,
     ) -> list[JsonObject]:
         """All pages of :meth:`paginate`."""
-        return list(self.paginate(path, params, page_size=page_size))
+        return list(self.paginate(path, params, page_size=page_size, none_found_404=none_found_404))
 
     # --- writes that survive an ambiguous failure ---------------------------------------------
 
     def create(
-        self, path: str, body: JsonObject, *, lookup: Callable[[], JsonObject | None], what: str
+        self,
+        path: str,
+        body: JsonObject,
+        *,
+        lookup: Callable[[], JsonObject | None],
+        what: str,
+        unique_keys: tuple[str, ...] = (),
     ) -> JsonObject:
         """``POST`` ``body``; after a failure that may hide a success, look before sending again.
 
         ``lookup`` finds the object by its unique key (``ExternalImportReference``, or the closest
-        unique key PowerOffice lets us search by). A create accepted without a body (202/204) is
-        read back through it too.
+        unique key PowerOffice lets us search by). ``unique_keys`` name the properties whose "is
+        already in use" may mean that the object is ours and exists already (created by an
+        earlier attempt, or by another process at the same moment); the first is our own
+        deterministic reference, so its "already in use" is never a rejection: either the object
+        is found, or the error is transient. A create accepted without a body (202/204) is read
+        back through ``lookup`` too.
+
+        Reads lag writes in PowerOffice, so every look-up keeps asking for a while
+        (:meth:`look_patiently`) before it concludes that the object is not there.
         """
         attempt = 0
+        full_path = self.api_path + path
         while True:
             attempt += 1
             try:
                 created = self.request("POST", path, json_body=body)
                 if created is None:
                     # Accepted without a body (202/204): read back what was created.
-                    created = lookup()
+                    created = self.look_patiently(lookup)
                 return cast(JsonObject, created)
             except TransientError as exc:
                 # request() has already spent its own retries on throttling and on failures that
@@ -558,24 +620,58 @@ class Transport:
                     or exc.never_left
                 ):
                     raise
-                self._backoff(attempt, "POST", self.api_path + path, exc)
+                self._backoff(attempt, "POST", full_path, exc)
                 # A timeout or 5xx can hide a success: look before sending again.
-                found = lookup()
+                found = self.look_patiently(lookup)
                 if found is not None:
                     logger.info(
-                        "PowerOffice POST %s: %s found after a failed attempt",
-                        self.api_path + path,
-                        what,
+                        "PowerOffice POST %s: %s found after a failed attempt", full_path, what
                     )
                     return found
-            except ValidationError:
-                if attempt == 1:
+            except ValidationError as exc:
+                ours = [key for key in unique_keys if exc.names_in_use(key)]
+                if not ours and attempt == 1:
                     raise
-                # An earlier attempt may have been processed after our lookup ("already in use").
-                found = lookup()
+                # Already there: made by an earlier attempt that got through after all, or by
+                # another process creating the same object at the same moment.
+                found = self.look_patiently(lookup)
                 if found is not None:
+                    logger.info("PowerOffice POST %s: %s exists already", full_path, what)
                     return found
+                if unique_keys and unique_keys[0] in ours:
+                    raise self._not_visible_yet(exc, what, unique_keys[0]) from exc
                 raise
+
+    def look_patiently(self, lookup: Callable[[], JsonObject | None]) -> JsonObject | None:
+        """``lookup()``, asked again with growing pauses for up to ``lookup_patience`` seconds
+        while it finds nothing: an object created a moment ago may not be readable yet (GETs hit
+        a replica that lags the primary)."""
+        found = lookup()
+        waited, pause = 0.0, 0.25
+        while found is None and waited < self.lookup_patience:
+            step = min(pause, self.lookup_patience - waited)
+            time.sleep(step)
+            waited += step
+            pause *= 2
+            self.stats.add("lookups_repeated")
+            found = lookup()
+        return found
+
+    @staticmethod
+    def _not_visible_yet(exc: ValidationError, what: str, key: str) -> TransientError:
+        """Our own reference is in use, so the object exists, but PowerOffice does not show it
+        yet: worth trying again later, never a rejection."""
+        return TransientError(
+            status=exc.status,
+            title=exc.title,
+            detail=(
+                f"{key} is already in use, but the {what} could not be read back yet: "
+                f"{exc.detail or ''}"
+            ).strip(),
+            body=exc.body,
+            method=exc.method,
+            path=exc.path,
+        )
 
     def delete(self, path: str) -> None:
         """``DELETE``, sent again once after a transient failure; then a 404 means the earlier

@@ -30,6 +30,22 @@ def _series_for(cache: ExportCache, number: int) -> Dto:
     )
 
 
+# PowerOffice refuses a person without both names (CustomerPostDto: FirstName and LastName are
+# "required if the customer is a person"); Bitnet keeps one name field. A one-word name is taken
+# as the last name (what lists sort and search by), with this for the first name.
+MISSING_FIRST_NAME = "-"
+
+
+def person_names(name: str) -> tuple[str, str]:
+    """(FirstName, LastName) of a person's name: the last word is the last name."""
+    words = name.split()
+    if not words:
+        return MISSING_FIRST_NAME, MISSING_FIRST_NAME
+    if len(words) == 1:
+        return MISSING_FIRST_NAME, words[0]
+    return " ".join(words[:-1]), words[-1]
+
+
 def customer_body(customer: Customer, *, series_id: str | None) -> Dto:
     """CustomerPostDto for one of our customers."""
     body: Dto = {
@@ -46,9 +62,8 @@ def customer_body(customer: Customer, *, series_id: str | None) -> Dto:
         body["EmailAddress"] = customer.email
     if customer.phone:
         body["PhoneNumber"] = customer.phone
-    if customer.kind == CustomerKind.PERSON and " " in customer.name.strip():
-        first, _, last = customer.name.strip().rpartition(" ")
-        body["FirstName"], body["LastName"] = first, last
+    if customer.kind == CustomerKind.PERSON:
+        body["FirstName"], body["LastName"] = person_names(customer.name)
     # ContactAddressPostDto requires City and ZipCode: send the address only when both are known.
     if customer.postal_code and customer.city:
         body["MailAddress"] = {

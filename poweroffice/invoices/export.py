@@ -112,10 +112,15 @@ def _post_voucher(cache: ExportCache, invoice: Invoice, body: dict[str, Any]) ->
     try:
         voucher = client.create_outgoing_invoice_voucher(body)
         return str(voucher["Id"])
-    except ValidationError:
-        # The number or the reference may already be taken: by us (an earlier attempt that got
-        # through after all) or by someone else.
-        found = client.find_outgoing_invoice(invoice_no=invoice.number)
+    except ValidationError as exc:
+        # Our own reference in use is the client's business (it finds our voucher). The number
+        # taken may be by us too (another process, a moment ago, not readable yet) or by someone
+        # else's voucher: look patiently before saying which.
+        if not exc.names_in_use("InvoiceNo"):
+            raise
+        found = client.look_patiently(
+            lambda: client.find_outgoing_invoice(invoice_no=invoice.number)
+        )
         if found is None:
             raise
         if found.get("ExternalImportReference") == reference:

@@ -97,22 +97,22 @@ class ExportCache:
         for number in wanted:
             self._accounts[number] = found.get(number)
 
+    # A long list of codes or numbers would make a long URL: the client asks in parts.
     def _fetch_products(self, codes: Iterable[str]) -> None:
         wanted = sorted(set(codes) - self._products.keys())
-        # A long code list would make a long URL: ask in slices.
-        for start in range(0, len(wanted), 200):
-            part = wanted[start : start + 200]
-            found = {p.get("Code"): p for p in self.client.list_products(codes=part)}
-            for code in part:
-                self._products[code] = found.get(code)
+        if not wanted:
+            return
+        found = {p.get("Code"): p for p in self.client.list_products(codes=wanted)}
+        for code in wanted:
+            self._products[code] = found.get(code)
 
     def _fetch_customers(self, numbers: Iterable[int]) -> None:
         wanted = sorted({int(n) for n in numbers} - self._customers.keys())
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            found = {c.get("Number"): c for c in self.client.list_customers(customer_nos=part)}
-            for number in part:
-                self._customers[number] = found.get(number)
+        if not wanted:
+            return
+        found = {c.get("Number"): c for c in self.client.list_customers(customer_nos=wanted)}
+        for number in wanted:
+            self._customers[number] = found.get(number)
 
     def _fetch_employees(self, numbers: Iterable[int]) -> None:
         wanted = sorted({int(n) for n in numbers} - self._employees.keys())

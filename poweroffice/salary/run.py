@@ -26,7 +26,7 @@ from payroll.models import (
     PayrollExportStatus,
 )
 from poweroffice.client.client import PowerOfficeClient
-from poweroffice.client.errors import PowerOfficeError, TransientError, ValidationError
+from poweroffice.client.errors import PowerOfficeError, TransientError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected
 from poweroffice.messages import Context, error_message
@@ -37,45 +37,34 @@ from poweroffice.salary.bookkeeping import (
     export_release_logs,
     requests_counted,
 )
+from poweroffice.salary.processing import AMOUNT, QUANTITY, RATE, salary_line_fields
 from poweroffice.salary.rollback import payroll_export_rollback
 
 logger = logging.getLogger(__name__)
 
-# Pay items that compute the amount from Quantity × Rate themselves (SalaryLineDto.Amount: "For
-# a pay item with a quantity and rate, the quantity and rate should be provided as drivers").
-QUANTITY_DRIVEN = {"QuantityAndRate", "QuantityAndFixedRate", "HourlyWage"}
-
 
 def _line_body(line: PayrollExportLine) -> dict[str, Any]:
-    """SalaryLinePostDto. Distance lines: Quantity (km, passenger-km) and Rate (the trip year's
-    rate per km); expense lines (toll, parking, ferry): Quantity 1, Rate = Amount. Amount, as we
-    rounded it, is sent unless the pay item computes it from Quantity × Rate itself."""
+    """SalaryLinePostDto. Distance lines have a quantity (km, passenger-km) and the trip year's
+    rate per km; expense lines (toll, parking, ferry) an amount. Of Quantity, Rate and Amount
+    (as we rounded it), the line carries what its pay item's processing type takes
+    (``processing.salary_line_fields``)."""
+    values = {QUANTITY: line.quantity, RATE: line.rate, AMOUNT: line.amount}
     body: dict[str, Any] = {
         "EmployeeId": line.po_employee_id,
         "PayItemId": line.pay_item_id,
-        "Quantity": line.quantity,
-        "Rate": line.rate,
-        "Comment": line.comment,
-        "ExternalImportReference": line.external_import_reference,
     }
-    if line.processing_type not in QUANTITY_DRIVEN:
-        body["Amount"] = line.amount
+    for name in (QUANTITY, RATE, AMOUNT):
+        if name in salary_line_fields(line.processing_type):
+            body[name] = values[name]
+    body["Comment"] = line.comment
+    body["ExternalImportReference"] = line.external_import_reference
     return body
 
 
 def _create_line(client: PowerOfficeClient, line: PayrollExportLine) -> dict[str, Any]:
-    try:
-        return client.create_salary_line(_line_body(line))
-    except ValidationError as exc:
-        # Our reference already in use: an earlier run created this very line and died before
-        # it could store the id. Adopt it rather than fail.
-        if "externalimportreference" in (exc.detail or "").lower():
-            found = client.find_salary_line(
-                external_import_reference=line.external_import_reference
-            )
-            if found is not None:
-                return found
-        raise
+    # Our reference already in use (an earlier run created this very line and died before it
+    # could store the id) means the line exists: the client adopts it rather than fail.
+    return client.create_salary_line(_line_body(line))
 
 
 def _sentence(text: str) -> str:
@@ -120,8 +109,11 @@ def _fail_and_roll_back(
     if isinstance(error, TransientError) and not error.never_left:
         # A timeout can hide a success: if PowerOffice has the line after all, delete it too.
         try:
-            found = client.find_salary_line(
-                external_import_reference=line.external_import_reference
+            # Patiently: a line created a moment ago may not be readable yet.
+            found = client.look_patiently(
+                lambda: client.find_salary_line(
+                    external_import_reference=line.external_import_reference
+                )
             )
         except PowerOfficeError:
             found = None

@@ -21,6 +21,7 @@ from poweroffice.datadeling.connection import NotConnected, connection_client
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.messages import Context, error_message
 from poweroffice.salary.problems import not_active_text
+from poweroffice.salary.processing import processing_type_problem
 
 PayItem = dict[str, Any]  # PowerOffice's PayItemDto
 
@@ -43,12 +44,14 @@ def pay_items_by_code(client: PowerOfficeClient, codes: Iterable[str]) -> dict[s
 
 
 def pay_item_problem(code: str, item: PayItem | None) -> str:
-    """Empty when PowerOffice has the code as an active pay item."""
+    """Empty when PowerOffice has the code as an active pay item of a type our lines can use."""
     if item is None:
         return f"Lønnsart {code} finnes ikke i PowerOffice Go."
     if not item.get("IsActive", True):
         return f"Lønnsart {code} ({item.get('Name') or 'uten navn'}) er inaktiv i PowerOffice Go."
-    return ""
+    return processing_type_problem(
+        code, str(item.get("Name") or ""), str(item.get("ProcessingType") or "")
+    )
 
 
 def wage_code_mappings_refresh(

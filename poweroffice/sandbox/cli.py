@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Requests per second per subscription key (sliding 1 s window); 0 = off.",
     )
     parser.add_argument(
+        "--read-lag-ms",
+        type=int,
+        default=0,
+        help="GETs see a created object only this long after (PowerOffice reads a replica).",
+    )
+    parser.add_argument(
         "--token-lifetime", type=int, default=1200, help="Access token lifetime, seconds."
     )
     parser.add_argument(
@@ -69,6 +75,7 @@ def serve(options: dict, write: Callable[[str], None]) -> None:
         rate_limit=options["rate_limit"],
         latency_ms=options["latency_ms"],
         token_lifetime=options["token_lifetime"],
+        read_lag_ms=options["read_lag_ms"],
         state_file=options["state_file"],
         verbose=not options["quiet"],
         hook_token=token,
@@ -82,7 +89,8 @@ def serve(options: dict, write: Callable[[str], None]) -> None:
     )
     write(
         f"Rate limit {options['rate_limit']:g}/s, token lifetime "
-        f"{options['token_lifetime']} s, latency {options['latency_ms']} ms. Ctrl-C stops."
+        f"{options['token_lifetime']} s, latency {options['latency_ms']} ms, read lag "
+        f"{options['read_lag_ms']} ms. Ctrl-C stops."
     )
     guard = server.guard
     if guard.open:

@@ -125,8 +125,16 @@ def _number(body: dict, key: str, *, minimum: float = 0):
 
 
 def _set_config(state: SandboxState, body: dict) -> None:
-    only_keys(body, ("rate_limit", "latency_ms", "token_lifetime"), "config key(s)")
-    for key in ("rate_limit", "latency_ms"):
+    only_keys(
+        body,
+        ("rate_limit", "latency_ms", "token_lifetime", "read_lag_ms", "empty_list_404"),
+        "config key(s)",
+    )
+    if "empty_list_404" in body:
+        if not isinstance(body["empty_list_404"], bool):
+            raise bad("empty_list_404 must be true or false.")
+        state.config["empty_list_404"] = body["empty_list_404"]
+    for key in ("rate_limit", "latency_ms", "read_lag_ms"):
         if key in body:
             state.config[key] = _number(body, key)
     if "token_lifetime" in body:
@@ -530,11 +538,12 @@ def _insert(state: SandboxState, client: dict, collection: str, body) -> dict:
     record = _clean(collection, body)
     key = record.get("Id")
     if key is None:
-        key = (
-            state.new_uuid(client, collection)
-            if collection in UUID_COLLECTIONS
-            else state.new_id(client)
-        )
+        if collection in UUID_COLLECTIONS:
+            key = state.new_uuid(client, collection)
+        elif collection == "vatcodes":
+            key = state.new_vat_id(client)
+        else:
+            key = state.new_id(client)
     elif collection in UUID_COLLECTIONS:
         if not is_uuid(str(key)):
             raise bad("Id must be a uuid in this collection.")

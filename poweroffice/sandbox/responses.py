@@ -96,6 +96,23 @@ def problem_response(
     )
 
 
+# Azure API Management, PowerOffice's gateway, refuses a call without a valid subscription key
+# before PowerOffice sees it: 401 with its own JSON (not problem details, not OAuth).
+SUBSCRIPTION_KEY_MISSING = (
+    "Access denied due to missing subscription key. Make sure to include subscription key when "
+    "making requests to an API."
+)
+SUBSCRIPTION_KEY_INVALID = (
+    "Access denied due to invalid subscription key. Make sure to provide a valid key for an "
+    "active subscription."
+)
+
+
+def subscription_refused_response(*, missing: bool) -> Response:
+    message = SUBSCRIPTION_KEY_MISSING if missing else SUBSCRIPTION_KEY_INVALID
+    return json_response(401, {"statusCode": 401, "message": message})
+
+
 def rate_limited_response(seconds: int) -> Response:
     # Azure API Management's throttling answer, as PowerOffice's gateway sends it.
     payload = {"statusCode": "429", "message": RATE_LIMIT_MESSAGE.format(seconds=seconds)}

@@ -133,18 +133,33 @@ COLLECTIONS = (
 
 
 def client_id_base(seed: str) -> int:
-    """A deterministic id base for a client; every id of the client is above it."""
+    """A deterministic id base for a client; every id of the client is above it.
+
+    Most ids are int64 in the contract and land above 2**31 here, so a client that keeps them
+    in 32 bits fails in the sandbox as it would in PowerOffice.
+    """
     digest = int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16)
     return (digest % 89_000 + 1_000) * 100_000
+
+
+VAT_IDS_PER_CLIENT = 1_000
+
+
+def vat_id_base(id_base: int) -> int:
+    """Where a client's VAT code ids start: VAT code ids are int32 wherever the contract refers
+    to them (``GeneralLedgerAccountDto.VatCodeId``, the voucher lines' ``VatId``), so each client
+    has its own block of ids far below 2,147,483,647 (at most ~90 million)."""
+    return id_base // 100_000 * VAT_IDS_PER_CLIENT
 
 
 def seeded_uuid(id_base: int, kind: str, key: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{id_base}/{kind}/{key}"))
 
 
-def build_client_data(*, id_base: int) -> tuple[dict[str, dict[str, dict]], int]:
-    """Return (collections, next id) of a freshly seeded client."""
+def build_client_data(*, id_base: int) -> tuple[dict[str, dict[str, dict]], int, int]:
+    """Return (collections, last id used, last VAT code id used) of a freshly seeded client."""
     next_id = id_base
+    next_vat_id = vat_id_base(id_base)
     data: dict[str, dict[str, dict]] = {name: {} for name in COLLECTIONS}
 
     def new_id() -> int:
@@ -154,7 +169,8 @@ def build_client_data(*, id_base: int) -> tuple[dict[str, dict[str, dict]], int]
 
     vat_ids: dict[str, int] = {}
     for code, name, description, rate, active, valid_from, valid_to, direction in VAT_CODES:
-        vat_id = new_id()
+        next_vat_id += 1
+        vat_id = next_vat_id
         if valid_to is None:
             vat_ids[code] = vat_id
         data["vatcodes"][str(vat_id)] = {
@@ -283,4 +299,4 @@ def build_client_data(*, id_base: int) -> tuple[dict[str, dict[str, dict]], int]
             "ToInclusive": high,
         }
 
-    return data, next_id
+    return data, next_id, next_vat_id

@@ -1,9 +1,26 @@
-"""Records to DTOs: every property of the schema, in its order, PascalCase, typed as on the wire."""
+"""Records to DTOs: every property of the schema, in its order, PascalCase, typed as on the wire.
 
+Every value that leaves is checked against its format in the contract (``int32``/``int64`` ranges,
+uuids, dates, timestamps, finite numbers): a value that does not fit is a bug of the sandbox and
+fails the answer loudly (500) instead of teaching the client something PowerOffice never sends.
+"""
+
+import math
 from typing import Any, overload
 
 from .contract import FIELDS
-from .values import format_datetime, to_number
+from .values import (
+    format_datetime,
+    int_out_of_range,
+    is_uuid,
+    parse_date,
+    parse_datetime,
+    to_number,
+)
+
+
+class ContractViolation(ValueError):
+    """An answer of the sandbox holds a value its DTO's format cannot hold."""
 
 
 @overload
@@ -27,21 +44,42 @@ def serialize(record: dict | None, dto: str, **derived: Any) -> dict | None:
                 continue
             out[name] = None
             continue
-        out[name] = _convert(value, kind)
+        out[name] = _convert(value, kind, f"{dto}.{name}")
     return out
 
 
-def _convert(value, kind: str):
+def _violation(where: str, kind: str, value) -> ContractViolation:
+    return ContractViolation(f"{where} = {value!r} does not fit its format ({kind}).")
+
+
+def _convert(value, kind: str, where: str):
     if kind == "num":
-        return to_number(value)
-    if kind == "int":
+        number = to_number(value)
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise _violation(where, "double", value)
+        if isinstance(number, float) and not math.isfinite(number):
+            raise _violation(where, "double", value)
+        return number
+    if kind in ("int32", "int64"):
+        if isinstance(value, bool) or int_out_of_range(int(value), kind):
+            raise _violation(where, kind, value)
         return int(value)
+    if kind == "uuid":
+        if not is_uuid(str(value)):
+            raise _violation(where, kind, value)
+        return str(value)
     if kind == "datetime":
-        return format_datetime(value)
+        text = format_datetime(value)
+        if parse_datetime(text) is None:
+            raise _violation(where, "date-time", value)
+        return text
     if kind == "date":
-        return str(value)[:10]
+        text = str(value)[:10]
+        if parse_date(text) is None:
+            raise _violation(where, kind, value)
+        return text
     if kind.startswith("obj:"):
         return serialize(value, kind[4:]) if isinstance(value, dict) else None
     if kind.startswith("list:"):
-        return [_convert(item, kind[5:]) for item in value]
+        return [_convert(item, kind[5:], f"{where}[]") for item in value]
     return value

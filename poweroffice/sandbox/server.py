@@ -35,6 +35,7 @@ from .responses import (
     now_iso,
     problem_response,
     rate_limited_response,
+    subscription_refused_response,
 )
 from .state import SandboxState
 
@@ -219,6 +220,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "time": now_iso(),
             "method": method,
             "path": path,
+            "target": self.path,  # as received: path and query, percent-encoded
             "route": route,
             "env": env,
             "query": dict(pairs),
@@ -256,13 +258,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 else:
                     response = _fault_response(fault)
             if response is None:
-                retry = state.rate_hit(subscription_key or "")
-                if retry:
-                    response = rate_limited_response(retry)
-                else:
-                    response = self._process(
-                        method, path, route, env, pairs, body, token, subscription_key
-                    )
+                response = self._answer(
+                    method, path, route, env, pairs, body, token, subscription_key
+                )
                 after = state.match_fault(
                     method=method, route=route, client_id=client_id, when="after"
                 )
@@ -290,6 +288,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         finally:
             if not logged:
                 self._log(entry, started)
+
+    def _answer(self, method, path, route, env, pairs, body, token, subscription_key) -> Response:
+        """The gateway's checks (a subscription key it knows, its rate limit), then PowerOffice's
+        answer."""
+        state = self.state
+        if not subscription_key or not state.known_subscription_key(subscription_key):
+            return subscription_refused_response(missing=not subscription_key)
+        retry = state.rate_hit(subscription_key)
+        if retry:
+            return rate_limited_response(retry)
+        return self._process(method, path, route, env, pairs, body, token, subscription_key)
 
     def _log(self, entry: dict, started: float) -> bool:
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
@@ -430,6 +439,7 @@ def make_server(
     rate_limit: float = 10,
     latency_ms: int = 0,
     token_lifetime: int = 1200,
+    read_lag_ms: int = 0,
     state_file: str | None = None,
     verbose: bool = False,
     hook_token: str | None = None,
@@ -442,6 +452,7 @@ def make_server(
         rate_limit=rate_limit,
         latency_ms=latency_ms,
         token_lifetime=token_lifetime,
+        read_lag_ms=read_lag_ms,
         state_file=state_file,
     )
     token = None if demo_open else (hook_token or secrets.token_urlsafe(24))

@@ -25,6 +25,7 @@ from .seed import (
     default_application_key,
     default_subscription_key,
     seeded_uuid,
+    vat_id_base,
 )
 
 SUBSCRIPTIONS = ("Accounting", "Payroll")
@@ -75,6 +76,7 @@ class SandboxState:
         rate_limit: float = 10,
         latency_ms: int = 0,
         token_lifetime: int = 1200,
+        read_lag_ms: int = 0,
         state_file: str | None = None,
     ):
         self.lock = threading.RLock()
@@ -82,6 +84,9 @@ class SandboxState:
             "rate_limit": rate_limit,
             "latency_ms": latency_ms,
             "token_lifetime": token_lifetime,
+            "read_lag_ms": read_lag_ms,
+            # Answer 404 instead of 204 for "none found" where the contract declares it.
+            "empty_list_404": False,
         }
         self.config = dict(self.defaults)
         self.clients: dict[str, dict] = {}
@@ -129,7 +134,7 @@ class SandboxState:
             id_base = client_id_base(seed)
             while id_base in used:
                 id_base += 100_000
-            data, next_id = build_client_data(id_base=id_base)
+            data, next_id, next_vat_id = build_client_data(id_base=id_base)
             client: dict[str, Any] = {
                 "name": name,
                 "seed": seed,
@@ -141,6 +146,7 @@ class SandboxState:
                 "subscriptions": list(SUBSCRIPTIONS if subscriptions is None else subscriptions),
                 "privileges": list(ALL_PRIVILEGES if privileges is None else privileges),
                 "next_id": next_id,
+                "next_vat_id": next_vat_id,
                 "next_voucher_no": 1,
                 "data": data,
                 "attachments": {},
@@ -163,6 +169,11 @@ class SandboxState:
         client["next_id"] += 1
         return client["next_id"]
 
+    def new_vat_id(self, client: dict) -> int:
+        """A new VAT code id: int32, from the client's own block (``seed.vat_id_base``)."""
+        client["next_vat_id"] += 1
+        return client["next_vat_id"]
+
     def new_uuid(self, client: dict, kind: str) -> str:
         return seeded_uuid(client["id_base"], kind, str(self.new_id(client)))
 
@@ -177,6 +188,13 @@ class SandboxState:
     def invalid_privileges(client: dict) -> list[str]:
         valid = set(SandboxState.valid_privileges(client))
         return [p for p in client["privileges"] if p not in valid]
+
+    def known_subscription_key(self, key: str) -> bool:
+        """Whether the gateway knows ``key``: the developer's (default) key or a client's."""
+        with self.lock:
+            known = {default_subscription_key()}
+            known.update(c["subscription_key"] for c in self.clients.values())
+            return key in known
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -347,6 +365,41 @@ class SandboxState:
             payload = json.load(fh)
         with self.lock:
             self.clients = payload.get("clients", {})
+            for client in self.clients.values():
+                if "next_vat_id" not in client:
+                    _renumber_vat_codes(client)
+
+
+def _renumber_vat_codes(client: dict) -> None:
+    """Give the VAT codes of a client kept by an older sandbox int32 ids, and follow them
+    everywhere they are referred to (accounts, voucher and invoice lines, salary lines)."""
+    data = client["data"]
+    client["next_vat_id"] = vat_id_base(client["id_base"])
+    renumbered: dict[int, int] = {}
+    vat_codes = {}
+    for old_id, record in sorted(data["vatcodes"].items(), key=lambda item: int(item[0])):
+        client["next_vat_id"] += 1
+        renumbered[int(old_id)] = client["next_vat_id"]
+        record["Id"] = client["next_vat_id"]
+        vat_codes[str(record["Id"])] = record
+
+    def follow(record: dict, key: str) -> None:
+        if record.get(key) is not None:
+            record[key] = renumbered.get(int(record[key]), record[key])
+
+    data["vatcodes"] = vat_codes
+    for record in vat_codes.values():
+        follow(record, "BaseVatCodeId")
+    for record in data["accounts"].values():
+        follow(record, "VatCodeId")
+    for record in data["salarylines"].values():
+        follow(record, "VatCodeId")
+    for voucher in data["vouchers"].values():
+        for line in voucher.get("OutgoingInvoiceLines") or []:
+            follow(line, "VatId")
+    for invoice in data["outgoinginvoices"].values():
+        for line in invoice.get("_lines") or []:
+            follow(line, "VatId")
 
 
 def _json_default(value):

@@ -103,10 +103,34 @@ def _type_name(value) -> str:
     return type(value).__name__
 
 
-def _int_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+# The contract's integer formats: (lowest, highest) value.
+INT_RANGES = {
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+}
+
+
+def int_out_of_range(value: int, kind: str) -> bool:
+    low, high = INT_RANGES[kind]
+    return not low <= value <= high
+
+
+def _int_problem(value, name: str, max_length: int | None, got: str, kind: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return f"{name} must be a whole number (got {got} {value!r})."
+    if int_out_of_range(value, kind):
+        # What ASP.NET's JSON binding says of a number that does not fit the property.
+        system = "Int32" if kind == "int32" else "Int64"
+        return f"{name}: the JSON value {value} could not be converted to System.{system}."
     return None
+
+
+def _int32_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    return _int_problem(value, name, max_length, got, "int32")
+
+
+def _int64_problem(value, name: str, max_length: int | None, got: str) -> str | None:
+    return _int_problem(value, name, max_length, got, "int64")
 
 
 def _num_problem(value, name: str, max_length: int | None, got: str) -> str | None:
@@ -151,7 +175,8 @@ def _uuid_problem(value, name: str, max_length: int | None, got: str) -> str | N
 
 # The scalar types of the DTO tables; "any" (and anything else) takes any value.
 _SCALAR_PROBLEMS = {
-    "int": _int_problem,
+    "int32": _int32_problem,
+    "int64": _int64_problem,
     "num": _num_problem,
     "str": _str_problem,
     "bool": _bool_problem,

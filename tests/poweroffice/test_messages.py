@@ -12,6 +12,7 @@ from poweroffice.client.errors import (
     NotFoundError,
     PowerOfficeError,
     RateLimitedError,
+    SubscriptionKeyError,
     TransientError,
     ValidationError,
 )
@@ -20,6 +21,7 @@ from poweroffice.datadeling.connection import NotConnected
 from poweroffice.invoices.reference import ExportProblem
 from poweroffice.messages import (
     AUTH_MESSAGE,
+    SUBSCRIPTION_KEY_MESSAGE,
     TEXTS,
     TRANSIENT_MESSAGE,
     Context,
@@ -39,6 +41,9 @@ NO_KEY = NotConnected("Gravferd Øst har ingen klientnøkkel. Legg den inn under
 UNREADABLE = SecretUnreadable("Den lagrede klientnøkkelen kan ikke leses.")
 INVALID_CLIENT = InvalidClientError(status=400, title="invalid_client")
 AUTH = AuthenticationError(status=401, title="Unauthorized")
+SUBSCRIPTION = SubscriptionKeyError(
+    status=401, detail="Access denied due to invalid subscription key. Make sure to provide ..."
+)
 FORBIDDEN = ForbiddenError(status=403, title="Forbidden", detail="Missing privilege")
 RATE_LIMITED = RateLimitedError(status=429, title="Too Many Requests", retry_after=3)
 DOWN = TransientError(status=503, title="Service Unavailable")
@@ -340,6 +345,12 @@ CASES = [
     (LINE, REJECTED, "Quantity must be positive", "rejected", False),
     (LINE, BARE, "GET /Vouchers - HTTP 400", "rejected", False),
     (LINE, BUG, "KeyError", "internal", False),
+    # Bitnet's own subscription key refused by the gateway: our configuration, in every context
+    # that can meet it.
+    *[
+        (context, SUBSCRIPTION, SUBSCRIPTION_KEY_MESSAGE, "config", False)
+        for context in (KEY, EXPORT, CHART, PAYMENT, LINE)
+    ],
     # Payroll: a salary line the rollback could not delete.
     (
         DELETE,

@@ -23,12 +23,9 @@ from .common import (
     uuid_param,
 )
 from .context import Ctx
+from .processing import computes_amount, line_rules
 
 SALARY_TITLE = "Salary line validation error(s)"
-
-# Pay items whose amount is Quantity × Rate, and those that need an Amount.
-_QUANTITY_TIMES_RATE = ("QuantityAndRate", "QuantityAndFixedRate", "HourlyWage")
-_AMOUNT_GIVEN = ("ExpenseRefund", "FixedAmount", "FixedAmountWithQuantity")
 
 # -- Pay items -----------------------------------------------------------------------------
 
@@ -123,33 +120,26 @@ def _check_pay_item(client: dict, body: dict, problems: Problems) -> dict | None
 
 
 def _check_amounts(body: dict, pay_item: dict, problems: Problems) -> None:
-    """What the pay item's processing type needs: Quantity and Rate, or an Amount."""
+    """What the pay item's processing type requires on the line, and no Amount, Quantity or
+    Rate it has no use for (``processing.py``)."""
     processing = pay_item.get("ProcessingType")
-    quantity, rate, amount = body.get("Quantity"), body.get("Rate"), body.get("Amount")
-    if rate is None and pay_item.get("Rate") is not None:
-        rate = pay_item["Rate"]
-    if processing in _QUANTITY_TIMES_RATE:
-        if quantity is None:
-            problems.add(
-                "Quantity",
-                f"Quantity is required for pay item {pay_item.get('Code')} ({processing}).",
+    rules = line_rules(processing)
+    if rules is None:
+        return
+    required, allowed = rules
+    what = f"pay item {pay_item.get('Code')} ({processing})"
+    for key in required:
+        if not any(body.get(name) is not None for name in key.split("|")):
+            shown = " or ".join(key.split("|"))
+            problems.add(key.split("|")[0], f"{shown} is required for {what}.")
+    for key in ("Amount", "Quantity", "Rate"):
+        if body.get(key) is not None and key not in allowed:
+            reason = (
+                " PowerOffice computes it from Quantity × Rate."
+                if key == "Amount" and computes_amount(processing)
+                else ""
             )
-        if rate is None:
-            problems.add(
-                "Rate", f"Rate is required for pay item {pay_item.get('Code')} ({processing})."
-            )
-        if quantity is not None and rate is not None and amount is not None:
-            expected = money(dec(quantity) * dec(rate))
-            if money(amount) != expected:
-                problems.add(
-                    "Amount",
-                    f"Amount {amount} does not equal Quantity × Rate ({quantity} × {rate} = "
-                    f"{expected}).",
-                )
-    elif processing in _AMOUNT_GIVEN and amount is None:
-        problems.add(
-            "Amount", f"Amount is required for pay item {pay_item.get('Code')} ({processing})."
-        )
+            problems.add(key, f"{key} is not used by {what} and cannot be set.{reason}")
 
 
 # -- Salary lines --------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 import re
 from email.message import Message
 
+from ..replica import keys_before, replica_view, stamp_created
 from ..responses import ApiError, Response, empty_response
 from ..state import SandboxState
 from . import (
@@ -97,6 +98,14 @@ ROUTES = [
     ("DELETE", rf"/SalaryLines/{_ID}", payroll.delete_salary_line, ("SalaryLine_Full",)),
 ]
 
+# The list calls on which the contract declares 404 ("Given when resource was not found") beside
+# the 204 of an empty result. With the config's ``empty_list_404`` on, they answer 404 for none.
+NOT_FOUND_LISTS = {
+    "/customers": "customers",
+    "/employees": "employees",
+    "/outgoinginvoices": "invoices",
+}
+
 _COMPILED = [
     (method, re.compile(pattern, re.IGNORECASE), handler, privileges)
     for method, pattern, handler, privileges in ROUTES
@@ -168,9 +177,11 @@ def dispatch(
                 "this client "
                 f"(active subscriptions: {', '.join(client['subscriptions']) or 'none'}).",
             )
+        lag = state.config.get("read_lag_ms") or 0
+        before = keys_before(client) if lag and method != "GET" else None
         ctx = Ctx(
             state=state,
-            client=client,
+            client=replica_view(client) if lag and method == "GET" else client,
             token=token,
             method=method,
             route=route,
@@ -181,6 +192,11 @@ def dispatch(
             instance=path.rstrip("/"),
         )
         response = handler(ctx)
+        listed = NOT_FOUND_LISTS.get(route.rstrip("/").lower())
+        if response.status == 204 and listed and state.config.get("empty_list_404"):
+            raise ApiError(404, "Object(s) not found", f"No {listed} found.")
         if method != "GET" and response.status < 400:
+            if before is not None:
+                stamp_created(client, before, lag)
             state.save()
         return response

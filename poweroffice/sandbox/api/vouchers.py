@@ -2,7 +2,9 @@
 
 A posted outgoing invoice voucher is checked rule by rule (each rule a named check below, in the
 order its problems are told), then booked: the voucher, and the outgoing invoice (open item)
-with its lines that GET /OutgoingInvoices shows.
+with its lines that GET /OutgoingInvoices shows; an entry with a CustomMatchingReference is
+matched at once with an open entry of the same customer that has the same reference and the
+opposite amount (a credit note and its invoice).
 """
 
 import re
@@ -451,7 +453,9 @@ def post_voucher(ctx: Ctx) -> Response:
         _created_by=ctx.app_key,
     )
     ctx.data["vouchers"][voucher_id] = voucher
-    ctx.data["outgoinginvoices"][voucher_id] = _outgoing_invoice(ctx, body, voucher, lines, refs)
+    invoice = _outgoing_invoice(ctx, body, voucher, lines, refs)
+    ctx.data["outgoinginvoices"][voucher_id] = invoice
+    _match_at_once(ctx, invoice)
     return json_response(
         201,
         voucher_dto(voucher),
@@ -564,6 +568,37 @@ def _outgoing_invoice(
         "_created_by": ctx.app_key,
         "_lines": invoice_lines,
     }
+
+
+def _match_at_once(ctx: Ctx, entry: dict) -> None:
+    """OutgoingInvoiceDto.CustomMatchingReference: "entries posted with a CustomMatchingReference
+    will be matched immediately with existing entries in the sub-ledger that have the same
+    CustomMatchingReference and opposite amount (unless existing entries are already matched
+    out)". A credit note carrying its invoice's reference leaves both with Balance 0."""
+    reference = entry.get("CustomMatchingReference")
+    amount = money(entry["Balance"])
+    if not reference or amount == 0:
+        return
+    for other in records(ctx.client, "outgoinginvoices"):
+        if (
+            other is entry
+            or other.get("IsReversed")
+            or other.get("CustomMatchingReference") != reference
+            or other.get("CustomerId") != entry.get("CustomerId")  # the same sub-ledger account
+            or other.get("MatchId") is not None  # matched out (or partly paid) already
+            or money(other.get("Balance") or 0) != -amount
+        ):
+            continue
+        match_id = ctx.state.new_id(ctx.client)
+        now = now_iso()
+        for matched in (other, entry):
+            matched.update(
+                Balance=Decimal(0),
+                MatchId=match_id,
+                BalanceLastChangedDateTimeOffset=now,
+                LastChangedDateTimeOffset=now,
+            )
+        return
 
 
 # -- reading and reversing -----------------------------------------------------------------

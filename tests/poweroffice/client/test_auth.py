@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from poweroffice.client.errors import AuthenticationError, InvalidClientError
+from poweroffice.client.errors import AuthenticationError, InvalidClientError, SubscriptionKeyError
 from tests.poweroffice.client.support import REDIS_URL, api_log, token_log
 
 # --- authentication ------------------------------------------------------------------------------
@@ -130,7 +130,21 @@ def test_wrong_client_key_is_invalid_client_error(fast_sandbox, make_client):
     assert api_log(fast_sandbox) == []
 
 
-def test_wrong_subscription_key_is_invalid_client_error(fast_sandbox, client_info, make_client):
+def test_wrong_subscription_key_is_our_configuration_not_the_client_key(
+    fast_sandbox, client_info, make_client
+):
     po = make_client(client_info["client_key"], subscription_key="not-our-subscription")
-    with pytest.raises(InvalidClientError):
+    with pytest.raises(SubscriptionKeyError) as caught:
         po.list_departments()
+
+    error = caught.value
+    assert not isinstance(error, InvalidClientError)
+    assert error.status == 401 and error.retryable is False
+    assert "invalid subscription key" in error.detail
+    # With a token in hand (shared through the cache), an API call refused by the gateway does
+    # not renew the token: a new one would not help.
+    make_client(client_info["client_key"]).list_departments()
+    before = len(token_log(fast_sandbox))
+    with pytest.raises(SubscriptionKeyError):
+        make_client(client_info["client_key"], subscription_key="changed-since").list_departments()
+    assert len(token_log(fast_sandbox)) == before

@@ -35,11 +35,9 @@ def test_5xx_before_create_is_retried_after_lookup(po, fast_sandbox, client_info
 
     assert created["Name"] == "Ola"
     calls = [(c["method"], c["route"], c["status"]) for c in api_log(fast_sandbox)]
-    assert calls == [
-        ("POST", "/Customers", 503),
-        ("GET", "/Customers", 204),
-        ("POST", "/Customers", 201),
-    ]
+    # Looked up (asked again for a while: reads may lag), then sent again.
+    assert calls[0] == ("POST", "/Customers", 503) and calls[-1] == ("POST", "/Customers", 201)
+    assert calls[1:-1] and set(calls[1:-1]) == {("GET", "/Customers", 204)}
     assert len(fast_sandbox.data(client_info["client_key"], "customers")) == 1
 
 
@@ -50,6 +48,7 @@ def test_create_processed_after_our_lookup_is_found_not_duplicated(po, fast_sand
     po.timeout = 1.5
     po.backoff_base = 0.2
     po.backoff_max = 0.2
+    po.lookup_patience = 0  # one look, so that the second POST is sent
     post = {"action": "delay", "method": "POST", "path": "^/Customers$"}
     # A rule counts the requests it is asked about; the first matching rule fires.
     fast_sandbox.faults(
@@ -64,6 +63,43 @@ def test_create_processed_after_our_lookup_is_found_not_duplicated(po, fast_sand
     calls = [(c["method"], c["status"]) for c in sorted(log, key=lambda c: c["id"])]
     # In the order PowerOffice answered them.
     assert calls == [("GET", 204), ("POST", 201), ("POST", 400), ("GET", 200)]
+
+
+def test_look_up_after_an_ambiguous_create_allows_for_read_lag(
+    po, fast_sandbox, client_info, read_lag
+):
+    # PowerOffice creates the customer, then answers 500; GETs see it only after the lag.
+    fast_sandbox.faults(status=500, when="after", method="POST", path="^/Customers$")
+    po.lookup_patience = 2.0
+    created = po.create_customer({"Name": "Kari", "ExternalImportReference": "bitnet-c-20"})
+
+    assert created["ExternalImportReference"] == "bitnet-c-20"
+    customers = fast_sandbox.data(client_info["client_key"], "customers")
+    assert [c["ExternalImportReference"] for c in customers] == ["bitnet-c-20"]
+    calls = [(c["method"], c["status"]) for c in api_log(fast_sandbox)]
+    # Asked again until the replica had it; never sent again.
+    assert calls[0] == ("POST", 500) and calls[-1] == ("GET", 200)
+    assert ("GET", 204) in calls and calls.count(("POST", 500)) == 1
+    assert len(calls) == calls.count(("GET", 204)) + 2
+    assert po.stats.lookups_repeated >= 1
+
+
+def test_already_in_use_after_a_resend_is_never_a_rejection(
+    po, fast_sandbox, client_info, read_lag
+):
+    # The object exists (our reference is in use) but cannot be read back within our patience:
+    # that is worth another try later, not a rejection a person must act on.
+    fast_sandbox.config(read_lag_ms=10_000)
+    fast_sandbox.faults(status=500, when="after", method="POST", path="^/Products$")
+    po.lookup_patience = 0.3
+    with pytest.raises(TransientError) as caught:
+        po.create_product({"Code": "B-77", "Name": "Urne"})
+
+    assert caught.value.retryable is True
+    assert "already in use" in caught.value.detail
+    assert [p["Code"] for p in fast_sandbox.data(client_info["client_key"], "products")] == ["B-77"]
+    posts = [c["status"] for c in api_log(fast_sandbox, method="POST")]
+    assert posts == [500, 400]
 
 
 def test_timeout_after_voucher_create_leaves_no_duplicate(po, fast_sandbox, client_info):

@@ -39,20 +39,29 @@ def test_unknown_id_is_not_found_error(po, fast_sandbox):
     assert api_log(fast_sandbox)[0]["route"] == "/Customers/1"
 
 
-def test_duplicate_reference_is_validation_error_with_problem_details(po, fast_sandbox):
-    po.create_customer({"Name": "Kari Nordmann", "ExternalImportReference": "bitnet-cust-1"})
+def test_rejected_create_is_validation_error_with_problem_details(po, fast_sandbox):
     with pytest.raises(ValidationError) as caught:
-        po.create_customer({"Name": "Ola Nordmann", "ExternalImportReference": "bitnet-cust-1"})
+        po.create_customer({"Name": "Ola", "Number": 99999, "ExternalImportReference": "c-1"})
 
     error = caught.value
     assert error.status == 400
     assert error.retryable is False
     assert error.title == "Customer validation error(s)"
-    assert "ExternalImportReference is already in use" in error.detail
+    assert "outside the customer sub-ledger number series" in error.detail
     assert error.title in str(error) and error.detail in str(error)
     assert isinstance(error.body, dict)
-    # A permanent error is not retried: one POST.
-    assert len(api_log(fast_sandbox, method="POST")) == 2
+    # A permanent error is not retried, nor looked up: one POST.
+    assert [(c["method"], c["status"]) for c in api_log(fast_sandbox)] == [("POST", 400)]
+
+
+def test_our_reference_already_in_use_means_it_exists(po, fast_sandbox, client_info):
+    first = po.create_customer({"Name": "Kari", "ExternalImportReference": "bitnet-cust-1"})
+    again = po.create_customer({"Name": "Kari", "ExternalImportReference": "bitnet-cust-1"})
+
+    assert again["Id"] == first["Id"]
+    assert len(fast_sandbox.data(client_info["client_key"], "customers")) == 1
+    calls = [(c["method"], c["status"]) for c in api_log(fast_sandbox)]
+    assert calls == [("POST", 201), ("POST", 400), ("GET", 200)]
 
 
 def test_locked_salary_line_is_conflict_error(po, fast_sandbox, client_info):

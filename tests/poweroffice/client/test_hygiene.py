@@ -32,7 +32,7 @@ def test_no_key_or_token_in_logs_errors_or_repr(fast_sandbox, client_info, make_
     errors = []
     for call in (
         lambda: po.get_customer(1),
-        lambda: po.create_customer({"Name": "x", "ExternalImportReference": "r"}),
+        lambda: po.create_customer({"Name": "x", "Number": 1, "ExternalImportReference": "s"}),
         lambda: make_client("wrong-key-5678").list_departments(),
         po.list_departments,
     ):

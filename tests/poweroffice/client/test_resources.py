@@ -102,6 +102,48 @@ def test_paging_stops_at_204_after_a_full_page(po, fast_sandbox, client_info):
     assert [c["status"] for c in api_log(fast_sandbox)] == [200, 200, 204]
 
 
+def test_long_filter_lists_are_split_to_keep_urls_under_2000_characters(
+    po, fast_sandbox, client_info
+):
+    codes = [f"B-{100_000 + n}" for n in range(300)]
+    for code in (codes[0], codes[150], codes[-1]):
+        po.create_product({"Code": code, "Name": f"Vare {code}"})
+    numbers = list(range(10_000, 11_000, 2))  # 500 numbers, no runs to join
+    for number in (numbers[0], numbers[250], numbers[-1]):
+        po.create_customer(
+            {"Name": f"Kunde {number}", "Number": number, "ExternalImportReference": f"c-{number}"}
+        )
+    fast_sandbox.clear_requests()
+
+    products = po.list_products(codes=codes)
+    customers = po.list_customers(customer_nos=numbers)
+
+    assert sorted(p["Code"] for p in products) == [codes[0], codes[150], codes[-1]]
+    assert sorted(c["Number"] for c in customers) == [numbers[0], numbers[250], numbers[-1]]
+    log = api_log(fast_sandbox, method="GET")
+    lengths = [len(fast_sandbox.url + entry["target"]) for entry in log]
+    assert max(lengths) < 2000
+    asked = [e["query"].get("codes") or e["query"].get("customerNos") for e in log]
+    assert len([e for e in log if e["route"] == "/Products"]) >= 2
+    assert len([e for e in log if e["route"] == "/Customers"]) >= 3
+    # Each code and number asked for exactly once.
+    assert sorted(",".join(a for a in asked if a.startswith("B-")).split(",")) == sorted(codes)
+    assert sorted(int(n) for a in asked if not a.startswith("B-") for n in a.split(",")) == numbers
+
+
+def test_404_for_none_found_on_a_list_means_none(po, fast_sandbox):
+    fast_sandbox.config(empty_list_404=True)
+    assert po.list_customers(customer_nos=[99_999]) == []
+    assert po.find_customer(external_import_reference="nobody") is None
+    assert po.list_employees(employee_nos=[99]) == []
+    assert po.list_outgoing_invoices(invoice_nos=[1]) == []
+    assert po.find_outgoing_invoice(invoice_no=1) is None
+    assert [e["status"] for e in api_log(fast_sandbox)] == [404] * 5
+    # A 404 for one object is still "not found".
+    with pytest.raises(NotFoundError):
+        po.get_customer(1)
+
+
 def test_page_size_is_bounded(po):
     with pytest.raises(ValueError):
         po.list_customers(page_size=20001)

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from accounting.models import ExportStatus, PaymentStatus
+from accounting.customers.services import customer_create
+from accounting.models import CustomerKind, ExportStatus, PaymentStatus
 from poweroffice.datadeling.departments import departments_sync
-from poweroffice.invoices.export import invoice_export
+from poweroffice.invoices.export import export_cache_for, invoice_export
 from poweroffice.invoices.voucher import voucher_reference
 from poweroffice.models import AttemptOutcome, AttemptTrigger, ExportAttempt
 from tests.fixtures.export import make_credit_note, make_invoice
@@ -282,3 +283,48 @@ def test_a_second_export_is_refused_and_sends_nothing(export_world):
     assert len(world.sandbox.requests_log()) == before
     assert len(world.vouchers()) == 1
     assert ExportAttempt.objects.filter(invoice=invoice).count() == 1
+
+
+def test_prefetch_of_a_large_batch_keeps_every_url_short(export_world):
+    """Up to 200 product codes and 500 customer numbers in one batch: asked for in parts, every
+    URL under 2,000 characters, each code and number once."""
+    world = export_world
+    codes = [f"B-{100_000 + n}" for n in range(200)]
+    numbers = list(range(10_001, 11_001, 2))
+    cache = export_cache_for(world.connection)
+    world.sandbox.clear_requests()
+
+    cache.prefetch(account_numbers=[3000], product_codes=codes, customer_numbers=numbers)
+
+    log = world.sandbox.requests_log(client=world.client_name, method="GET")
+    assert max(len(world.sandbox.url + entry["target"]) for entry in log) < 2000
+    asked = [e["query"]["codes"] for e in log if e["route"] == "/Products"]
+    assert sorted(",".join(asked).split(",")) == sorted(codes)
+    asked = [e["query"]["customerNos"] for e in log if e["route"] == "/Customers"]
+    assert sorted(int(n) for n in ",".join(asked).split(",")) == numbers
+    requests = len(world.sandbox.requests_log(client=world.client_name))
+    assert cache.product(codes[0]) is None and cache.customer(numbers[-1]) is None
+    assert len(world.sandbox.requests_log(client=world.client_name)) == requests
+
+
+def test_person_with_a_one_word_name_gets_both_names(export_world):
+    """PowerOffice wants FirstName and LastName for a person: a one-word name is the last name,
+    with "-" for the first name missing in Bitnet."""
+    world = export_world
+    world.customers["mononym"] = customer_create(
+        subgroup=world.subgroup, kind=CustomerKind.PERSON, name=" Aasmund ", number=10003
+    )
+    invoice = make_invoice(world, [("krans", "1")], customer="mononym")
+
+    result = invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL)
+
+    assert result.outcome == "exported", result.message
+    [post] = world.posted("Customers")
+    assert post["status"] == 201
+    assert (post["body"]["IsPerson"], post["body"]["FirstName"], post["body"]["LastName"]) == (
+        True,
+        "-",
+        "Aasmund",
+    )
+    customer = world.sandbox.find(world.client_key, "customers", Number=10003)
+    assert (customer["FirstName"], customer["LastName"]) == ("-", "Aasmund")

@@ -1,5 +1,8 @@
 """Export failures in words a finance person understands, and PowerOffice's faults survived:
-5xx, 429, a timeout after the voucher was created, token expiry in the middle of a batch."""
+5xx, 429, a timeout after the voucher was created, token expiry in the middle of a batch.
+
+Reads lag writes here as they do in PowerOffice (the ``read_lag`` fixture): a look-up right
+after a create must allow for it."""
 
 import time
 
@@ -13,7 +16,7 @@ from poweroffice.messages import AUTH_MESSAGE, TRANSIENT_MESSAGE
 from poweroffice.models import AttemptOutcome, AttemptTrigger, ExportAttempt
 from tests.fixtures.export import make_invoice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("read_lag")]
 
 
 def _fail(world, invoice):

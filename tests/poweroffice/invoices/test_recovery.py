@@ -49,6 +49,59 @@ def test_double_click_and_concurrent_exports_make_one_voucher(export_world):
     assert invoice.export_status == ExportStatus.EXPORTED
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("second_customer", ["estate", "person"])
+def test_two_exports_creating_the_same_new_customer_and_product_at_once(
+    export_world, read_lag, second_customer
+):
+    """Two processes (the worker and export_invoices, say) export two invoices of the same new
+    customer and articles at the same moment. Neither sees the other's customer or product
+    (reads lag), both create it, and PowerOffice refuses the second as "already in use": that
+    means it exists, so both invoices are exported, with one customer and one product each.
+    With two customers, the race is on the products alone."""
+    world = export_world
+    world.sandbox.config(read_lag_ms=1500)
+    invoices = [
+        make_invoice(world, [("kiste", "1"), ("krans", "2")], customer=customer)
+        for customer in ("estate", second_customer)
+    ]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def export(invoice_id):
+        barrier.wait()
+        try:
+            results.append(invoice_export(invoice_id=invoice_id, trigger=AttemptTrigger.MANUAL))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=export, args=(i.pk,)) for i in invoices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [r.outcome for r in results] == ["exported", "exported"], [r.message for r in results]
+    assert len(world.vouchers()) == 2
+    numbers = sorted({world.customers[c].number for c in ("estate", second_customer)})
+    assert sorted(c["Number"] for c in world.sandbox.data(world.client_key, "customers")) == numbers
+    products = world.sandbox.data(world.client_key, "products")
+    assert sorted(p["Code"] for p in products) == sorted(
+        f"B-{world.articles[key].pk}" for key in ("kiste", "krans")
+    )
+    # They did meet: a second create was refused as already in use, and then found.
+    customer_posts = sorted(r["status"] for r in world.posted("Customers"))
+    product_posts = sorted(r["status"] for r in world.posted("Products"))
+    if second_customer == "estate":
+        assert customer_posts == [201, 400]
+    else:
+        assert customer_posts == [201, 201] and product_posts.count(400) >= 1
+    assert product_posts.count(200) == 2
+    for invoice in invoices:
+        invoice.refresh_from_db()
+        assert invoice.export_status == ExportStatus.EXPORTED
+
+
 @pytest.mark.django_db
 def test_automatic_export_when_an_invoice_is_committed(
     export_world, celery_eager, django_capture_on_commit_callbacks

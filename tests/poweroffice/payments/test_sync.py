@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounting.models import Invoice, InvoiceKind, PaymentStatus
+from poweroffice.messages import SUBSCRIPTION_KEY_MESSAGE
 from poweroffice.models import Connection, PaymentSyncRun
 from poweroffice.payments.services import payments_sync, payments_sync_all
 from tests.factories import SubgroupFactory
@@ -276,3 +277,16 @@ def test_unreadable_stored_key_fails_with_a_reason(po, subgroup_a):
     run = payments_sync(subgroup=subgroup_a)
     assert run.success is False
     assert run.error.startswith("Den lagrede klientnøkkelen kan ikke leses")
+
+
+def test_a_wrong_subscription_key_is_bitnets_configuration_not_the_client_key(
+    po, sandbox_settings, subgroup_a
+):
+    po.new_exported("100.00")
+    sandbox_settings.POWEROFFICE_SUBSCRIPTION_KEY = "not-bitnets-subscription-key"
+
+    run = payments_sync(subgroup=subgroup_a)
+
+    assert run.success is False
+    assert run.error == SUBSCRIPTION_KEY_MESSAGE
+    assert "Klientnøkkelen er ugyldig" not in run.error

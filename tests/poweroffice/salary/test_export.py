@@ -74,10 +74,11 @@ def test_export_creates_exact_salary_lines(po, payroll_world, drivers, payroll_a
     assert Decimal(str(mileage["Rate"])) == Decimal("5.30")
     assert Decimal(str(mileage["Amount"])) == Decimal("288.85")
     assert mileage["Comment"] == "Kjøring 04.05–18.05.2026, 2 turer"
+    # An outlay (ExpenseRefund) is an amount: no quantity or rate.
     toll = by_ref[f"bitnet-pay-{export.pk}-4-7140-2026"]
-    assert (toll["Quantity"], Decimal(str(toll["Rate"])), Decimal(str(toll["Amount"]))) == (
-        1,
-        Decimal("44.00"),
+    assert (toll["Quantity"], toll["Rate"], Decimal(str(toll["Amount"]))) == (
+        None,
+        None,
         Decimal("44.00"),
     )
     assert Decimal(str(by_ref[f"bitnet-pay-{export.pk}-8-7142-2026"]["Amount"])) == Decimal(
@@ -106,6 +107,53 @@ def test_export_creates_exact_salary_lines(po, payroll_world, drivers, payroll_a
     assert export.amount_total == Decimal("288.85") + Decimal("42.00") + Decimal("44.00") + Decimal(
         "45.00"
     ) + Decimal("530.00") + Decimal("44.52") + Decimal("132.00")
+
+
+@pytest.mark.parametrize(
+    ("processing", "sent"),
+    [
+        ("QuantityAndRateReportingZeroAsQuantity", {"Quantity": 100.0, "Rate": 5.3}),
+        ("QuantityAndFixedRate", {"Quantity": 100.0, "Rate": 5.3}),
+        ("FixedAmountWithQuantity", {"Quantity": 100.0, "Amount": 530.0}),
+    ],
+)
+def test_lines_carry_the_fields_of_their_pay_items_processing_type(
+    po, payroll_world, drivers, processing, sent
+):
+    key = payroll_world.client_key
+    po.patch(key, "payitems", po.pay_item(key, "7100")["Id"], {"ProcessingType": processing})
+    export = _create(payroll_world, [drivers["logs"][1]])  # Lars: 100 km, no outlays
+
+    export = payroll_export_run(export_id=export.pk)
+
+    assert export.status == PayrollExportStatus.EXPORTED, export.error
+    [post] = po.requests(
+        method="POST", path="SalaryLines", client_id=payroll_world.client["client_id"]
+    )
+    assert {k: v for k, v in post["body"].items() if k in ("Quantity", "Rate", "Amount")} == sent
+    [line] = po.salary_lines(key)
+    assert Decimal(str(line["Amount"])) == Decimal("530.00")
+
+
+def test_pay_item_of_a_type_a_logbook_cannot_fill_is_refused_before_export(
+    po, payroll_world, drivers
+):
+    key = payroll_world.client_key
+    po.patch(
+        key,
+        "payitems",
+        po.pay_item(key, "7100")["Id"],
+        {"ProcessingType": "CommuterWithNumberOfJourneys"},
+    )
+    with pytest.raises(PayrollExportBlocked) as blocked:
+        _create(payroll_world, drivers["logs"])
+
+    [problem] = [p for p in blocked.value.problems if p.code == "wage_code"]
+    assert problem.message.startswith(
+        "Lønnsart 7100 (Kilometergodtgjørelse) har behandlingstypen CommuterWithNumberOfJourneys "
+        "i PowerOffice Go, som krever opplysninger en kjørebok ikke har."
+    )
+    assert po.salary_lines(key) == []
 
 
 def test_requests_are_lines_plus_a_bounded_few(po, payroll_world, drivers):
@@ -170,6 +218,23 @@ def test_timeout_after_create_is_found_and_rolled_back(po, payroll_world, driver
     assert export.status == PayrollExportStatus.ROLLED_BACK
     assert po.salary_lines(payroll_world.client_key) == []
     assert export.lines_deleted == 2  # line 1, and line 2 that PowerOffice did create
+
+
+def test_5xx_after_create_with_lagging_reads_adopts_the_line(po, payroll_world, drivers, read_lag):
+    """PowerOffice created line 2 and answered 503, and its reads lag: the look-up keeps asking
+    until the line shows, instead of sending it again and meeting "already in use"."""
+    export = _create(payroll_world, drivers["logs"])
+    po.fault(method="POST", path="^/SalaryLines$", nth=2, status=503, when="after")
+    export = payroll_export_run(export_id=export.pk)
+
+    assert export.status == PayrollExportStatus.EXPORTED, export.error
+    assert len(po.salary_lines(payroll_world.client_key)) == 7
+    posts = po.requests(
+        method="POST", path="SalaryLines", client_id=payroll_world.client["client_id"]
+    )
+    assert [p["status"] for p in posts].count(503) == 1 and len(posts) == 7
+    line = export.lines.get(position=2)
+    assert line.state == PayrollExportLineState.CREATED and line.po_salary_line_id
 
 
 def test_lock_during_rollback_then_retry(po, payroll_world, drivers, client, payroll_a):

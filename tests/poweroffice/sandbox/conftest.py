@@ -5,6 +5,7 @@ answers are validated against the contract's response schemas; without it those 
 skipped.
 """
 
+import math
 import os
 import re
 from datetime import date
@@ -21,6 +22,15 @@ SPEC_PATH = Path(
 
 
 # -- the contract ---------------------------------------------------------------------------
+
+
+def _fits(bits: int):
+    def check(value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return True  # the type is the schema's business, not the format's
+        return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+
+    return check
 
 
 class Contract:
@@ -49,6 +59,14 @@ class Contract:
                     raise ValueError(value)
                 date.fromisoformat(value)
             return True
+
+        # The number formats of the contract: jsonschema knows none of them by itself.
+        for name, bits in (("int32", 32), ("int64", 64)):
+            self.checker.checks(name)(_fits(bits))
+
+        @self.checker.checks("double")
+        def _double(value):
+            return not isinstance(value, float) or math.isfinite(value)
 
     def _convert(self, node):
         if isinstance(node, list):

@@ -39,8 +39,7 @@ def test_token_answer_and_expiry_setting(sandbox):
 
 
 @pytest.mark.parametrize(
-    "case",
-    ["client_key", "application_key", "subscription_key", "no_subscription_key", "no_basic"],
+    "case", ["client_key", "application_key", "another_clients_subscription_key", "no_basic"]
 )
 def test_token_wrong_keys_are_invalid_client(sandbox, case):
     client = sandbox.create_client()
@@ -50,10 +49,10 @@ def test_token_wrong_keys_are_invalid_client(sandbox, case):
         client_key = str(uuid.uuid4())
     elif case == "application_key":
         application_key = "someone-elses-application"
-    elif case == "subscription_key":
-        headers["Ocp-Apim-Subscription-Key"] = "wrong"
-    elif case == "no_subscription_key":
-        del headers["Ocp-Apim-Subscription-Key"]
+    elif case == "another_clients_subscription_key":
+        # A key the gateway knows, but not the one this client integration is under.
+        sandbox.create_client("Andre AS", subscription_key="another-developers-key")
+        headers["Ocp-Apim-Subscription-Key"] = "another-developers-key"
     if case != "no_basic":
         headers["Authorization"] = basic(application_key, client_key)
     response = requests.post(
@@ -63,6 +62,29 @@ def test_token_wrong_keys_are_invalid_client(sandbox, case):
     body = response.json()
     assert body["error"] == "invalid_client"
     assert body["error_description"].startswith("Client integration not found.")
+
+
+@pytest.mark.parametrize("key", [None, "not-our-subscription-key"])
+def test_gateway_refuses_a_missing_or_unknown_subscription_key(sandbox, key):
+    """PowerOffice's API gateway (Azure API Management) answers before PowerOffice does: 401
+    with its own message, for the token request and every API call alike."""
+    client = sandbox.create_client()
+    headers = {"Authorization": basic(sandbox.application_key, client["client_key"])}
+    if key:
+        headers["Ocp-Apim-Subscription-Key"] = key
+    token = requests.post(
+        sandbox.token_url, data={"grant_type": "client_credentials"}, headers=headers
+    )
+    bearer = {"Authorization": f"Bearer {sandbox.token(client['client_key'])}"}
+    if key:
+        bearer["Ocp-Apim-Subscription-Key"] = key
+    call = requests.get(sandbox.api_url + "/Departments", headers=bearer)
+    for response in (token, call):
+        assert response.status_code == 401
+        body = response.json()
+        assert body["statusCode"] == 401
+        wanted = "invalid subscription key" if key else "missing subscription key"
+        assert body["message"].startswith(f"Access denied due to {wanted}.")
 
 
 def test_token_needs_form_and_client_credentials_grant(sandbox):
@@ -93,16 +115,19 @@ def test_api_calls_need_a_valid_token_and_subscription_key(sandbox):
         "Ocp-Apim-Subscription-Key": sandbox.subscription_key,
     }
     assert requests.get(url, headers=good).status_code == 200
+    sandbox.create_client("Andre AS", subscription_key="another-subscription")
     for headers in (
-        {},
         {"Ocp-Apim-Subscription-Key": sandbox.subscription_key},
-        {"Authorization": f"Bearer {token}"},
         {**good, "Authorization": "Bearer not-a-token"},
+        # Known to the gateway, but not the key the token was issued under.
         {**good, "Ocp-Apim-Subscription-Key": "another-subscription"},
     ):
         response = requests.get(url, headers=headers)
         assert response.status_code == 401
         assert response.content == b""
+    # Without a subscription key the gateway answers (see the test above).
+    for headers in ({}, {"Authorization": f"Bearer {token}"}):
+        assert requests.get(url, headers=headers).json()["statusCode"] == 401
 
 
 def test_expired_and_revoked_tokens_are_401(sandbox):

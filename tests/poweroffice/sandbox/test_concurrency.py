@@ -86,3 +86,36 @@ def test_state_file_survives_restart(tmp_path):
         assert [(p["Code"], float(p["UnitPrice"])) for p in products] == [("B-1", 1250.5)]
     finally:
         second.stop()
+
+
+def test_state_file_of_an_older_sandbox_gets_int32_vat_code_ids(tmp_path):
+    import json
+
+    state_file = tmp_path / "sandbox.json"
+    first = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
+    try:
+        client = requests.post(first.url + "/_sandbox/clients", json={"name": "Demo"}).json()
+    finally:
+        first.stop()
+    # What an older sandbox kept: VAT code ids from the client's int64 id range.
+    payload = json.loads(state_file.read_text())
+    kept = payload["clients"][client["client_key"]]
+    del kept["next_vat_id"]
+    old_ids = {}
+    for old in list(kept["data"]["vatcodes"]):
+        record = kept["data"]["vatcodes"].pop(old)
+        record["Id"] = old_ids[int(old)] = 9_000_000_000 + int(old)
+        kept["data"]["vatcodes"][str(record["Id"])] = record
+    for account in kept["data"]["accounts"].values():
+        account["VatCodeId"] = old_ids[account["VatCodeId"]]
+    state_file.write_text(json.dumps(payload))
+
+    second = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
+    try:
+        data = second.url + f"/_sandbox/clients/{client['client_key']}/data"
+        vat_ids = {v["Id"] for v in requests.get(data + "/vatcodes").json()}
+        accounts = requests.get(data + "/accounts").json()
+        assert all(0 < vat_id < 2**31 for vat_id in vat_ids)
+        assert {a["VatCodeId"] for a in accounts} <= vat_ids
+    finally:
+        second.stop()

@@ -1,12 +1,43 @@
 """The /_sandbox hooks: request log, data, reset, client listing and the overview page."""
 
 import re
+import time
 
 import requests
 
-from tests.poweroffice.sandbox.support import PDF, new_customer, post_voucher, salary_line, voucher
+from tests.poweroffice.sandbox.support import (
+    PDF,
+    new_customer,
+    post_voucher,
+    problem,
+    salary_line,
+    voucher,
+)
 
 # -- hooks ----------------------------------------------------------------------------------
+
+
+def test_reads_lag_writes_when_asked_to(po):
+    po.sandbox.config(read_lag_ms=3000)
+    created = new_customer(po, ExternalImportReference="bitnet-cust-lag")
+    # The primary knows it at once: the reference is taken ...
+    reused = po.api.post(
+        "/Customers", json={"Name": "Igjen", "ExternalImportReference": "bitnet-cust-lag"}
+    )
+    assert "ExternalImportReference is already in use" in problem(reused, 400)["detail"]
+    # ... while GETs, answered from the replica, do not see it yet.
+    by_reference = {"externalImportReference": "bitnet-cust-lag"}
+    assert po.api.get("/Customers", params=by_reference).status_code == 204
+    assert po.api.get(f"/Customers/{created['Id']}").status_code == 404
+    deadline = time.monotonic() + 15
+    while po.api.get("/Customers", params=by_reference).status_code == 204:
+        assert time.monotonic() < deadline, "the replica never caught up"
+        time.sleep(0.2)
+    assert po.api.get(f"/Customers/{created['Id']}").json()["Id"] == created["Id"]
+    # Seeded data and objects that existed before are read at once.
+    assert po.api.get("/Departments").status_code == 200
+    po.sandbox.reset()
+    assert po.sandbox.config()["read_lag_ms"] == 0
 
 
 def test_request_log_shows_what_poweroffice_received(po):

@@ -14,6 +14,19 @@ def test_empty_lists_are_204_without_body(po, conform):
     assert po.api.get("/Employees", params={"employeeNos": "99"}).status_code == 204
 
 
+def test_none_found_can_be_404_where_the_contract_declares_it(po, conform):
+    po.sandbox.config(empty_list_404=True)
+    for path, params in (
+        ("/Customers", {"customerNos": "99999"}),
+        ("/Employees", {"employeeNos": "99"}),
+        ("/OutgoingInvoices", {}),
+    ):
+        response = conform(po.api.get(path, params=params), path)
+        assert problem(response, 404, "Object(s) not found")
+    assert conform(po.api.get("/Products"), "/Products").status_code == 204
+    assert po.api.get("/Employees", params={"employeeNos": "1"}).status_code == 200
+
+
 def test_paging(po, conform):
     for n in range(5):
         assert po.api.post("/Products", json={"Name": f"Vare {n}", "Code": f"B-{n}"}).ok

@@ -55,7 +55,7 @@ def test_locked_salary_line_cannot_be_deleted(po, conform):
         ({"EmployeeId": 1}, 404, "Employee with id = 1 not found"),
         ({"PayItemId": str(uuid.UUID(int=1))}, 404, "Pay item with id ="),
         ({"PayItemId": "7100"}, 400, "must be a uuid"),
-        ({"Amount": 600.0}, 400, "does not equal Quantity × Rate"),
+        ({"Amount": 617.5}, 400, "Amount is not used by pay item 7100 (QuantityAndRate)"),
         ({"Quantity": None}, 400, "Quantity is required"),
         ({"Quantity": "123,5"}, 400, "must be a JSON number"),
         ({"employeeId": 5}, 400, "must be spelled 'EmployeeId'"),
@@ -85,3 +85,51 @@ def test_salary_line_rules_of_pay_items(po):
         "ExternalImportReference is already in use. 'bitnet-drive-1-7100' is used on salary line "
         f"with Id = {first['Id']}."
     )
+
+
+@pytest.mark.parametrize(
+    ("processing", "fields", "needle"),
+    [
+        ("QuantityAndRateReportingZeroAsQuantity", {"Amount": 617.5}, "Amount is not used"),
+        ("QuantityAndRateReportingZeroAsQuantity", {"Rate": None}, "Rate is required"),
+        ("QuantityAndFixedRate", {"Quantity": None}, "Quantity is required"),
+        ("ExpenseRefund", {"Amount": 58.0}, "Quantity is not used"),
+        ("FixedAmountWithQuantity", {"Rate": None}, "Amount is required"),
+        (
+            "CommuterWithNumberOfJourneys",
+            {"Amount": 58.0, "Quantity": None, "Rate": None},
+            "Number is required",
+        ),
+        (
+            "FreeCarStandardRule",
+            {"Quantity": None, "Rate": None},
+            "CarRegistrationNo or IsCarPool is required",
+        ),
+    ],
+)
+def test_salary_lines_carry_what_their_pay_items_processing_type_needs(
+    po, processing, fields, needle
+):
+    pay_item = po.pay_items["7100"]
+    po.sandbox.update(po.key, "payitems", pay_item["Id"], ProcessingType=processing)
+    body = {k: v for k, v in salary_line(po, **fields).items() if v is not None}
+    response = po.api.post("/SalaryLines", json=body)
+    assert needle in problem(response, 400, "Salary line validation error(s)")["detail"]
+
+
+@pytest.mark.parametrize(
+    ("processing", "fields", "amount"),
+    [
+        ("QuantityAndRateReportingZeroAsQuantity", {}, 617.5),
+        ("QuantityAndFixedRate", {"Rate": None}, None),  # the pay item has no rate to give
+        ("FixedAmountWithQuantity", {"Rate": None, "Amount": 617.5}, 617.5),
+        ("ExpenseRefund", {"Rate": None, "Quantity": None, "Amount": 58.0}, 58.0),
+    ],
+)
+def test_salary_lines_with_the_fields_of_their_type_are_taken(po, processing, fields, amount):
+    pay_item = po.pay_items["7100"]
+    po.sandbox.update(po.key, "payitems", pay_item["Id"], ProcessingType=processing)
+    body = {k: v for k, v in salary_line(po, **fields).items() if v is not None}
+    response = po.api.post("/SalaryLines", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["Amount"] == amount

@@ -64,6 +64,53 @@ def test_credit_note_with_negative_amounts(po):
     assert invoice["NetAmount"] == -100
 
 
+def _credit_note(po, customer, invoice_no: str, amount: float, reference: str) -> dict:
+    body = voucher(
+        po, customer, invoice_no, CurrencyAmount=amount, CustomMatchingReference=reference
+    )
+    body["OutgoingInvoiceLines"] = [
+        {
+            "AccountId": po.accounts[3000]["Id"],
+            "VatId": po.vats["3"]["Id"],
+            "CurrencyAmount": amount,
+        }
+    ]
+    return body
+
+
+def test_credit_note_is_matched_with_its_invoice_at_once(po, conform):
+    customer = new_customer(po)
+    other_customer = new_customer(po, Name="Kari Hansen")
+    invoice = voucher(po, customer, "2001", CustomMatchingReference="bitnet-match-2001")
+    assert post_voucher(po, invoice).status_code == 201
+    # Not matched: another amount, another reference, another customer's sub-ledger.
+    for number, amount, reference, owner in (
+        ("2002", -100.0, "bitnet-match-2001", customer),
+        ("2003", -1350.0, "bitnet-match-other", customer),
+        ("2004", -1350.0, "bitnet-match-2001", other_customer),
+    ):
+        assert post_voucher(po, _credit_note(po, owner, number, amount, reference)).ok
+    unpaid = po.api.get("/OutgoingInvoices", params={"onlyUnpaidInvoices": "true"}).json()
+    assert sorted(i["InvoiceNo"] for i in unpaid) == [2001, 2002, 2003, 2004]
+
+    response = post_voucher(po, _credit_note(po, customer, "2005", -1350.0, "bitnet-match-2001"))
+    assert response.status_code == 201
+    listed = conform(
+        po.api.get("/OutgoingInvoices", params={"invoiceNos": "2001,2005"}), "/OutgoingInvoices"
+    ).json()
+    by_no = {i["InvoiceNo"]: i for i in listed}
+    assert by_no[2001]["Balance"] == 0 and by_no[2005]["Balance"] == 0
+    assert by_no[2001]["MatchId"] == by_no[2005]["MatchId"] is not None
+    assert by_no[2001]["TotalAmount"] == 1350 and by_no[2005]["VoucherType"] == "OutgoingCreditNote"
+    assert by_no[2001]["BalanceLastChangedDateTimeOffset"] >= by_no[2001]["CreatedDateTimeOffset"]
+    unpaid = po.api.get("/OutgoingInvoices", params={"onlyUnpaidInvoices": "true"}).json()
+    assert sorted(i["InvoiceNo"] for i in unpaid) == [2002, 2003, 2004]
+    # Once matched out, a second credit note with the same reference stays open.
+    assert post_voucher(po, _credit_note(po, customer, "2006", -1350.0, "bitnet-match-2001")).ok
+    [second] = po.api.get("/OutgoingInvoices", params={"invoiceNos": "2006"}).json()
+    assert second["Balance"] == -1350 and second["MatchId"] is None
+
+
 def test_voucher_invoice_no_and_reference_are_unique_until_reversed(po):
     customer = new_customer(po)
     first = post_voucher(po, voucher(po, customer, "1001"))
