@@ -70,7 +70,7 @@ def _convert(value, kind: str, where: str):
         return str(value)
     if kind == "datetime":
         text = format_datetime(value)
-        if parse_datetime(text) is None:
+        if text is None or parse_datetime(text) is None:
             raise _violation(where, "date-time", value)
         return text
     if kind == "date":
