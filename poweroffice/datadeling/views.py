@@ -18,7 +18,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency
-from bitnet.models import Subgroup
+from bitnet.audit.selectors import audit_latest_by_subgroup, audit_logs_by_subgroup
+from bitnet.models import AuditArea, Subgroup
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.datadeling.connection import NotConnected, connection_for_subgroup
 from poweroffice.datadeling.departments import DepartmentSyncResult, departments_sync
@@ -38,7 +39,16 @@ def _rows(
 ) -> list[dict[str, Any]]:
     subgroups = list(for_agency(Subgroup.objects.order_by("name"), request))
     connections = connections_by_subgroup(agency_id=request.user.agency_id)
-    departments = departments_by_subgroup(subgroup_ids=[s.pk for s in subgroups])
+    ids = [s.pk for s in subgroups]
+    departments = departments_by_subgroup(subgroup_ids=ids)
+    agency_id = request.user.agency_id
+    # The subgroup's Endringslogg: Datadeling itself and its offices' "Ekstern avdeling".
+    logs = audit_logs_by_subgroup(
+        agency_id=agency_id, areas=[AuditArea.DATADELING, AuditArea.OFFICES], subgroup_ids=ids
+    )
+    key_changes = audit_latest_by_subgroup(
+        agency_id=agency_id, area=AuditArea.DATADELING, action="client_key", subgroup_ids=ids
+    )
     rows = []
     for subgroup in subgroups:
         connection = connections.get(subgroup.pk) or Connection(subgroup=subgroup)
@@ -51,6 +61,8 @@ def _rows(
                 "connection": connection,
                 "form": form,
                 "departments": synced,
+                "audit": logs[subgroup.pk],
+                "key_change": key_changes.get(subgroup.pk),
                 "offices": [
                     {"office": o, "department": by_code.get(o.external_department_code)}
                     for o in subgroup.offices.order_by("name")
@@ -97,6 +109,7 @@ def datadeling(request: HttpRequest) -> HttpResponse:
         include_specification=data["include_specification"],
         include_department=data["include_department"],
         client_key=data["client_key"],
+        actor=request.user,
     )
     if not result.ok:
         form.add_error("client_key", result.message)
@@ -131,7 +144,7 @@ def datadeling_sync_departments(request: HttpRequest, subgroup_id: int) -> HttpR
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     connection = connection_for_subgroup(subgroup)
     try:
-        result = departments_sync(connection=connection)
+        result = departments_sync(connection=connection, actor=request.user)
     except NotConnected as exc:
         messages.error(request, str(exc))
     except PowerOfficeError as exc:

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
-from bitnet.models import Subgroup
+from bitnet.audit.selectors import audit_log
+from bitnet.models import AuditArea, Subgroup
 from payroll.models import (
     MileageRate,
     PayrollExport,
@@ -93,10 +94,21 @@ def _integration_rows(
     return rows
 
 
+def _integrations_context(
+    request: HttpRequest, *, open_id: int | None = None, form: ActivateForm | None = None, **extra
+) -> dict[str, Any]:
+    return {
+        "rows": _integration_rows(request, open_id=open_id, form=form),
+        "audit": audit_log(agency_id=request.user.agency_id, areas=[AuditArea.INTEGRATIONS]),
+        "open_id": open_id,
+        **extra,
+    }
+
+
 @admin_required
 @require_GET
 def integrations(request: HttpRequest) -> HttpResponse:
-    return render(request, "payroll/integrations/index.html", {"rows": _integration_rows(request)})
+    return render(request, "payroll/integrations/index.html", _integrations_context(request))
 
 
 @admin_required
@@ -112,6 +124,7 @@ def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse
         result = payroll_integration_activate(
             subgroup=subgroup,
             client_key=None if use_existing else form.cleaned_data["client_key"],
+            actor=request.user,
         )
         if result.ok:
             messages.success(request, result.message)
@@ -120,11 +133,10 @@ def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse
     # Never send the key back to the browser.
     form.data = form.data.copy()
     form.data[form.add_prefix("client_key")] = ""
-    rows = _integration_rows(request, open_id=subgroup.pk, form=form)
     return render(
         request,
         "payroll/integrations/index.html",
-        {"rows": rows, "dialog_error": error, "open_id": subgroup.pk},
+        _integrations_context(request, form=form, dialog_error=error, open_id=subgroup.pk),
         status=400,
     )
 
@@ -133,7 +145,7 @@ def integration_activate(request: HttpRequest, subgroup_id: int) -> HttpResponse
 @require_POST
 def integration_deactivate(request: HttpRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
-    payroll_integration_deactivate(subgroup=subgroup)
+    payroll_integration_deactivate(subgroup=subgroup, actor=request.user)
     messages.success(request, f"PowerOffice Go er deaktivert for {subgroup.name}.")
     return redirect("payroll_integrations:index")
 
@@ -184,7 +196,9 @@ def wage_codes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and subgroup is not None:
         form = WageCodesForm(request.POST)
         if form.is_valid():
-            result = wagecodes.wage_codes_save(subgroup=subgroup, codes=form.cleaned_data)
+            result = wagecodes.wage_codes_save(
+                subgroup=subgroup, codes=form.cleaned_data, actor=request.user
+            )
             if result.ok:
                 (messages.success if result.checked else messages.warning)(request, result.message)
                 return redirect(wage_codes_link(subgroup))
@@ -205,6 +219,13 @@ def wage_codes(request: HttpRequest) -> HttpResponse:
             "result": result,
             "payroll_enabled": bool(connection and connection.payroll_enabled),
             "rates": MileageRate.objects.order_by("-year")[:3],
+            "audit": audit_log(
+                agency_id=request.user.agency_id,
+                areas=[AuditArea.WAGE_CODES],
+                subgroup_id=subgroup.pk,
+            )
+            if subgroup
+            else None,
         },
         status=status,
     )
