@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
 from bitnet.audit.selectors import audit_log
+from bitnet.audit.services import audit_actor_name
 from bitnet.models import AuditArea, Subgroup
 from payroll.models import (
     MileageRate,
@@ -42,7 +43,9 @@ from poweroffice.salary.forms import (
     WageCodesForm,
 )
 from poweroffice.salary.problems import PayrollExportBlocked, wage_codes_link
+from poweroffice.salary.recovery import payroll_export_recover
 from poweroffice.salary.rollback import payroll_export_rollback_retry
+from poweroffice.salary.selectors import export_is_stale
 
 STATUS_BADGES = {
     PayrollExportStatus.DRAFT: "badge-blue",
@@ -252,6 +255,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
     exports = list(selectors.payroll_exports_for_agency(agency=request.user.agency_id)[:200])
     for export in exports:
         export.badge = STATUS_BADGES.get(export.status, "")
+        export.stale = export_is_stale(export)
     return render(
         request,
         "payroll/export/list.html",
@@ -410,6 +414,15 @@ def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
                 line for line in lines if line.state == PayrollExportLineState.DELETE_FAILED
             ],
             "active": export.status in ACTIVE_STATUSES,
+            "stale": export_is_stale(export),
+            "recovery_notes": [p for p in export.recovery_note.split("\n\n") if p],
+            "in_poweroffice": sum(
+                1
+                for line in lines
+                if line.po_salary_line_id
+                and line.state
+                in (PayrollExportLineState.CREATED, PayrollExportLineState.DELETE_FAILED)
+            ),
             "State": PayrollExportLineState,
             "Status": PayrollExportStatus,
         },
@@ -433,6 +446,7 @@ def export_progress(export: PayrollExport) -> dict[str, Any]:
         "deleted": export.lines_deleted,
         "percent": round(100 * done / of) if of else 0,
         "error": export.error,
+        "stale": export_is_stale(export),
     }
 
 
@@ -461,4 +475,22 @@ def export_rollback_retry(request: HttpRequest, export_id: int) -> HttpResponse:
             request,
             "Noen lønnslinjer kunne fortsatt ikke slettes i PowerOffice Go. Se listen under.",
         )
+    return redirect("payroll_export:detail", export_id=export.pk)
+
+
+@payroll_required
+@require_POST
+def export_recover(request: HttpRequest, export_id: int) -> HttpResponse:
+    """ "Gjenoppta nå": take over an export whose run stopped, without waiting for the sweeper."""
+    export = _export_for(request, export_id)
+    result = payroll_export_recover(export_id=export.pk, by=audit_actor_name(request.user))
+    status = result.export.status
+    if result.exported:
+        messages.success(request, result.message)
+    elif status in (PayrollExportStatus.ROLLED_BACK, PayrollExportStatus.FAILED):
+        messages.warning(request, result.message)
+    elif status in ACTIVE_STATUSES and not export_is_stale(result.export):
+        messages.info(request, result.message)  # its run is alive after all
+    else:
+        messages.error(request, result.message)
     return redirect("payroll_export:detail", export_id=export.pk)
