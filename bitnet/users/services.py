@@ -48,8 +48,10 @@ def _shown(user: User) -> dict[str, Any]:
 def _record(
     user: User, action: str, summary: str, before: dict[str, Any], actor: User | None
 ) -> None:
+    if user.agency_id is None:
+        return  # a superuser outside every agency: no agency's log to write to
     audit_record(
-        agency_id=user.agency_id or 0,
+        agency_id=user.agency_id,
         area=AuditArea.USERS,
         action=action,
         summary=summary,
