@@ -125,6 +125,7 @@ class Entity(Generic[F]):
     list_url: str  # URL name of the list page
     template: str
     edit_context: Callable[[Any], dict[str, Any]] | None = None  # more context when editing
+    audited: bool = False  # the services take actor= (the Endringslogg's "who")
 
 
 def edit_page(
@@ -137,18 +138,19 @@ def edit_page(
 ) -> HttpResponse:
     """The create page (``row`` None) or the edit page of ``row`` (read with get_for_agency)."""
     agency = request_agency(request) if row is None else row.agency
+    who = {"actor": request.user} if entity.audited else {}
     form = entity.form_class(
         request.POST or None, instance=copy.copy(row), agency=agency, **(form_kwargs or {})
     )
     if row is None:
 
         def save(data: dict[str, Any]) -> Any:
-            return entity.create(agency=agency, **pick(data, entity.fields))
+            return entity.create(agency=agency, **who, **pick(data, entity.fields))
 
     else:
 
         def save(data: dict[str, Any]) -> Any:
-            return entity.update(**{entity.name: row}, **pick(data, entity.fields))
+            return entity.update(**{entity.name: row}, **who, **pick(data, entity.fields))
 
     def page_context(form: F) -> dict[str, Any]:
         extra = {"is_new": row is None}

@@ -130,3 +130,55 @@ class User(AbstractUser):
     def has_role(self, *roles: str) -> bool:
         """Administrators may do everything inside their agency."""
         return self.role == Role.ADMINISTRATOR or self.role in roles
+
+
+class AuditArea(models.TextChoices):
+    """Where a change was made: the page its Endringslogg is shown on."""
+
+    DATADELING = "datadeling", "Datadeling"
+    INTEGRATIONS = "integrasjoner", "Integrasjoner"
+    WAGE_CODES = "lonnskoder", "Lønnskoder"
+    USERS = "brukere", "Brukere"
+    OFFICES = "byraer", "Byrå"
+
+
+class AuditEntry(models.Model):
+    """One change of a setting, recorded by the service that made it (bitnet/audit/): who, when
+    and what, with the old and new value of each field. Secrets are never recorded: a client key
+    is only named by its last four characters."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="audit_entries")
+    area = models.CharField("område", max_length=20, choices=AuditArea.choices)
+    # What kind of change, for lookups ("client_key", "options", "activated", "updated", ...).
+    action = models.CharField(max_length=40)
+    # The subgroup the change concerns (Datadeling, Integrasjoner, Lønnskoder, an office's).
+    subgroup = models.ForeignKey(
+        Subgroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The user or office changed (area Brukere or Byrå); no foreign key, so history outlives it.
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    actor = models.ForeignKey(
+        "bitnet.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The actor's name at the time ("System" for the demo, commands and scheduled jobs).
+    actor_name = models.CharField("endret av", max_length=300)
+    summary = models.CharField("endring", max_length=300)
+    # [{"field": label, "old": text, "new": text}, ...]
+    changes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField("tidspunkt", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "endring"
+        verbose_name_plural = "endringslogg"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["agency", "area", "subgroup", "-created_at"], name="audit_subgroup"
+            ),
+            models.Index(
+                fields=["agency", "area", "object_id", "-created_at"], name="audit_object"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%d.%m.%Y %H:%M} {self.actor_name}: {self.summary}"

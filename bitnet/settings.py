@@ -231,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "poweroffice.tasks.export_sweeper",
         "schedule": crontab(minute="*/5"),
     },
+    "payroll-export-sweeper": {
+        "task": "poweroffice.tasks.payroll_export_sweeper",
+        "schedule": crontab(minute="*/5"),
+    },
     "payments-nightly": {
         "task": "poweroffice.tasks_payments.payments_sync_all",
         "schedule": crontab(hour=2, minute=0),
@@ -292,6 +296,10 @@ POWEROFFICE_PAYMENTS_SAFETY_MARGIN = _env("POWEROFFICE_PAYMENTS_SAFETY_MARGIN", 
 # Payroll export: exports of at most this many salary lines run in the request, larger ones in a
 # Celery task.
 PAYROLL_EXPORT_INLINE_MAX_LINES = _env("PAYROLL_EXPORT_INLINE_MAX_LINES", env.int, 25)
+# A payroll export whose heartbeat is older than this many seconds is taken to have died: the
+# sweeper or payroll_export run again resumes it (or finishes its rollback). Longer than one
+# salary line can take with the client's timeouts and retries.
+PAYROLL_EXPORT_STALE_AFTER = _env("PAYROLL_EXPORT_STALE_AFTER", env.int, 600)
 # The sandbox's address for the demo's hooks (/_sandbox/...), derived from the API URL, and the
 # token its hooks ask for (empty when it runs with --demo-open, as bin/run starts it).
 POWEROFFICE_SANDBOX_URL = _env(

@@ -213,6 +213,11 @@ class PayrollExport(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     # Refreshed while a run works; a run whose heartbeat stopped may be resumed.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The claim of the run working on it now: a run that finds another token here has been
+    # taken over (its heartbeat had stopped) and stops writing.
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    # What happened when a run that stopped half-way was taken over (one paragraph each time).
+    recovery_note = models.TextField("gjenopptatt", blank=True)
     finished_at = models.DateTimeField("ferdig", null=True, blank=True)
 
     class Meta:

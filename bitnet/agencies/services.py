@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Model
 
-from bitnet.models import Agency, Office, Subgroup
+from bitnet import hooks
+from bitnet.audit.services import EMPTY, Change, audit_record
+from bitnet.models import Agency, AuditArea, Office, Subgroup, User
 
 
 def _assign(row: Model, values: dict[str, Any]) -> list[str]:
@@ -153,6 +155,35 @@ def _check_subgroup(*, agency: Agency, subgroup: Subgroup) -> None:
         raise ValidationError({"subgroup": "Velg en undergruppe i din etat."})
 
 
+def _department_label(subgroup_id: int, code: str) -> str:
+    if not code:
+        return EMPTY
+    return dict(hooks.department_choices(subgroup_id)).get(code, code)
+
+
+def _record_department(office: Office, action: str, old: str, actor: User | None) -> None:
+    """An office's "Ekstern avdeling" is a PowerOffice setting: its changes are logged."""
+    new = office.external_department_code
+    if old == new:
+        return
+    audit_record(
+        agency_id=office.agency_id,
+        area=AuditArea.OFFICES,
+        action=action,
+        summary=f"{office.name}: ekstern avdeling endret",
+        actor=actor,
+        subgroup_id=office.subgroup_id,
+        object_id=office.pk,
+        changes=[
+            Change(
+                "Ekstern avdeling",
+                _department_label(office.subgroup_id, old),
+                _department_label(office.subgroup_id, new),
+            )
+        ],
+    )
+
+
 def office_create(
     *,
     agency: Agency,
@@ -163,11 +194,13 @@ def office_create(
     city: str = "",
     phone: str = "",
     external_department_code: str = "",
+    actor: User | None = None,
 ) -> Office:
-    """Create an office (byrå/kontor) in one of the agency's subgroups."""
+    """Create an office (byrå/kontor) in one of the agency's subgroups. An "Ekstern avdeling"
+    chosen at once is recorded in the Endringslogg, by ``actor``."""
     _check_subgroup(agency=agency, subgroup=subgroup)
     with transaction.atomic():
-        return Office.objects.create(
+        office = Office.objects.create(
             agency=agency,
             subgroup=subgroup,
             name=name,
@@ -177,6 +210,8 @@ def office_create(
             phone=phone,
             external_department_code=external_department_code,
         )
+        _record_department(office, "created", "", actor)
+    return office
 
 
 def office_update(
@@ -189,8 +224,10 @@ def office_update(
     city: str = "",
     phone: str = "",
     external_department_code: str = "",
+    actor: User | None = None,
 ) -> Office:
-    """Update an office, including its "Ekstern avdeling" (PowerOffice department code)."""
+    """Update an office, including its "Ekstern avdeling" (PowerOffice department code), whose
+    change is recorded in the Endringslogg, by ``actor``."""
     _check_subgroup(agency=office.agency, subgroup=subgroup)
     values = {
         "subgroup": subgroup,
@@ -203,5 +240,7 @@ def office_update(
     }
     with transaction.atomic():
         locked = Office.objects.select_for_update().get(pk=office.pk, agency_id=office.agency_id)
+        old = locked.external_department_code
         locked.save(update_fields=_assign(locked, values))
+        _record_department(locked, "department", old, actor)
     return locked

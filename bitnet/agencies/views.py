@@ -16,8 +16,9 @@ from bitnet import hooks
 from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency
 from bitnet.agencies.forms import DEPARTMENTS_MISSING_HELP, OfficeForm, SubgroupSeriesForm
 from bitnet.agencies.services import office_create, office_update, subgroup_update_number_series
+from bitnet.audit.selectors import audit_log
 from bitnet.crud import Entity, edit_page, form_page, page_of, pick
-from bitnet.models import Office, Subgroup
+from bitnet.models import AuditArea, Office, Subgroup
 
 OFFICE = Entity(
     name="office",
@@ -37,7 +38,13 @@ OFFICE = Entity(
     saved=lambda office: f"Endringene for {office.name} er lagret.",
     list_url="agencies:office_list",
     template="bitnet/office_form.html",
-    edit_context=lambda office: {"user_count": office.users.count()},
+    edit_context=lambda office: {
+        "user_count": office.users.count(),
+        "audit": audit_log(
+            agency_id=office.agency_id, areas=[AuditArea.OFFICES], object_id=office.pk
+        ),
+    },
+    audited=True,
 )
 
 

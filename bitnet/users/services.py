@@ -5,10 +5,13 @@ Every write runs in one transaction; a username taken by a parallel request rais
 is saved.
 """
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from bitnet.models import Agency, Office, Role, User
+from bitnet.audit.services import audit_changes, audit_record
+from bitnet.models import Agency, AuditArea, Office, Role, User
 
 USERNAME_TAKEN = "Brukernavnet er allerede i bruk. Velg et annet."
 
@@ -16,6 +19,46 @@ USERNAME_TAKEN = "Brukernavnet er allerede i bruk. Velg et annet."
 def _check_office(*, agency_id: int | None, office: Office | None) -> None:
     if office is not None and office.agency_id != agency_id:
         raise ValidationError({"office": "Velg et byrå i din etat."})
+
+
+# What the Endringslogg of a user page follows, as labelled on the page.
+AUDITED = {
+    "role": "Rolle",
+    "office": "Byrå",
+    "employee_number": "Ansettelsesnr. (PowerOffice)",
+    "status": "Status",
+    "first_name": "Fornavn",
+    "last_name": "Etternavn",
+    "email": "E-post",
+}
+
+
+def _shown(user: User) -> dict[str, Any]:
+    return {
+        "role": user.get_role_display(),
+        "office": user.office.name if user.office else None,
+        "employee_number": user.employee_number,
+        "status": "Aktiv" if user.is_active else "Inaktiv",
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+    }
+
+
+def _record(
+    user: User, action: str, summary: str, before: dict[str, Any], actor: User | None
+) -> None:
+    if user.agency_id is None:
+        return  # a superuser outside every agency: no agency's log to write to
+    audit_record(
+        agency_id=user.agency_id,
+        area=AuditArea.USERS,
+        action=action,
+        summary=summary,
+        actor=actor,
+        object_id=user.pk,
+        changes=audit_changes(before, _shown(user), AUDITED),
+    )
 
 
 def user_create(
@@ -30,8 +73,10 @@ def user_create(
     office: Office | None = None,
     employee_number: int | None = None,
     is_active: bool = True,
+    actor: User | None = None,
 ) -> User:
-    """Create a user of ``agency`` with a hashed password."""
+    """Create a user of ``agency`` with a hashed password (recorded in the user's
+    Endringslogg, by ``actor``)."""
     _check_office(agency_id=agency.pk, office=office)
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
@@ -54,6 +99,7 @@ def user_create(
         except IntegrityError:
             # A parallel request took the username between the check and the insert.
             raise ValidationError({"username": USERNAME_TAKEN}) from None
+        _record(user, "created", f"Bruker {user.username} opprettet", {}, actor)
     return user
 
 
@@ -68,9 +114,11 @@ def user_update(
     employee_number: int | None = None,
     is_active: bool = True,
     password: str | None = None,
+    actor: User | None = None,
 ) -> User:
     """Update a user's role, office, PowerOffice employee number, status and, optionally,
-    password. The username is not changed here."""
+    password. The username is not changed here. What changed goes to the user's Endringslogg,
+    by ``actor`` (a new password only as "Passord endret", never its value)."""
     _check_office(agency_id=user.agency_id, office=office)
     values = {
         "first_name": first_name,
@@ -82,7 +130,12 @@ def user_update(
         "is_active": is_active,
     }
     with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk, agency=user.agency)
+        locked = (
+            User.objects.select_for_update(of=("self",))
+            .select_related("office")
+            .get(pk=user.pk, agency=user.agency)
+        )
+        before = _shown(locked)
         for field, value in values.items():
             setattr(locked, field, value)
         fields = list(values)
@@ -90,4 +143,10 @@ def user_update(
             locked.set_password(password)
             fields.append("password")
         locked.save(update_fields=fields)
+        changed = audit_changes(before, _shown(locked), AUDITED)
+        if changed or password:
+            summary = "Bruker endret" if changed else "Passord endret"
+            if changed and password:
+                summary += ", og passord endret"
+            _record(locked, "updated", summary, before, actor)
     return locked

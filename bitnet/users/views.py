@@ -13,8 +13,9 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 
 from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency, request_agency
+from bitnet.audit.selectors import audit_log
 from bitnet.crud import form_page, pick, search_list
-from bitnet.models import Role, User
+from bitnet.models import AuditArea, Role, User
 from bitnet.users.forms import UserCreateForm, UserUpdateForm
 from bitnet.users.services import user_create, user_update
 
@@ -68,6 +69,7 @@ def user_create_view(request: AuthedRequest) -> HttpResponse:
             agency=agency,
             username=data["username"],
             password=data["password"],
+            actor=request.user,
             **pick(data, USER_FIELDS),
         )
 
@@ -87,7 +89,12 @@ def user_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     target = get_for_agency(User.objects.select_related("office"), request, pk=pk)
 
     def save(data: dict[str, Any]) -> User:
-        updated = user_update(user=target, password=data.get("password"), **pick(data, USER_FIELDS))
+        updated = user_update(
+            user=target,
+            password=data.get("password"),
+            actor=request.user,
+            **pick(data, USER_FIELDS),
+        )
         if data.get("password") and updated.pk == request.user.pk:
             update_session_auth_hash(request, updated)
         return updated
@@ -105,5 +112,11 @@ def user_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         message=lambda user: f"Endringene for {user.username} er lagret.",
         list_url="users:user_list",
         template="bitnet/user_form.html",
-        context={"is_new": False, "target": target},
+        context=lambda form: {
+            "is_new": False,
+            "target": target,
+            "audit": audit_log(
+                agency_id=request_agency(request).pk, areas=[AuditArea.USERS], object_id=target.pk
+            ),
+        },
     )

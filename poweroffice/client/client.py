@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 import requests
@@ -474,10 +474,27 @@ class PowerOfficeClient:
 
     def find_salary_line(self, *, external_import_reference: str) -> JsonObject | None:
         """``GET /SalaryLines`` has no filter, so this reads all lines and matches the reference."""
+        return self.find_salary_lines(references=[external_import_reference]).get(
+            external_import_reference
+        )
+
+    def find_salary_lines(self, *, references: Iterable[str]) -> dict[str, JsonObject]:
+        """The salary lines with these ExternalImportReferences, by reference.
+
+        The contract's ``GET /SalaryLines`` takes no filter (only paging), and returns only the
+        lines this integration created; so one pass over its pages finds any number of them.
+        """
+        wanted = set(references)
+        found: dict[str, JsonObject] = {}
+        if not wanted:
+            return found
         for line in self.iter_salary_lines():
-            if line.get("ExternalImportReference") == external_import_reference:
-                return line
-        return None
+            reference = line.get("ExternalImportReference")
+            if reference in wanted:
+                found[str(reference)] = line
+                if len(found) == len(wanted):
+                    break
+        return found
 
     def create_salary_line(self, body: JsonObject) -> JsonObject:
         """``POST /SalaryLines`` (SalaryLinePostDto: ``EmployeeId``, ``PayItemId`` required; 201

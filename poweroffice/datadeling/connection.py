@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from bitnet.models import Subgroup
+from bitnet.audit.services import Change, audit_record
+from bitnet.models import AuditArea, Subgroup, User
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
@@ -83,12 +84,44 @@ def client_key_verify(*, client_key: str) -> VerifyResult:
     )
 
 
+def _record_key_change(
+    connection: Connection, *, replaced: bool, old_client: str, actor: User | None, area: str
+) -> None:
+    """The Endringslogg names a key by its last four characters only, never the key."""
+    last4 = connection.client_key_last4
+    what = "Klientnøkkel byttet" if replaced else "Klientnøkkel lagt inn"
+    summary = f"{what} (…{last4})" if last4 else what
+    if area == AuditArea.INTEGRATIONS:
+        summary += " under Integrasjoner"
+    changes = []
+    if old_client != connection.client_name:
+        changes.append(
+            Change("Klient i PowerOffice", old_client or "(tom)", connection.client_name)
+        )
+    audit_record(
+        agency_id=connection.subgroup.agency_id,
+        area=AuditArea.DATADELING,
+        action="client_key",
+        summary=summary,
+        actor=actor,
+        subgroup_id=connection.subgroup_id,
+        changes=changes,
+    )
+
+
 @sensitive_variables("client_key")
-def connection_store_client_key(*, connection: Connection, client_key: str) -> VerifyResult:
+def connection_store_client_key(
+    *,
+    connection: Connection,
+    client_key: str,
+    actor: User | None = None,
+    area: str = AuditArea.DATADELING,
+) -> VerifyResult:
     """Verify ``client_key`` and, only if PowerOffice accepts it, store it encrypted.
 
     A rejected key leaves the stored key (if any) untouched, so a typo never disconnects a
-    working subgroup.
+    working subgroup. A stored key is recorded in Datadeling's Endringslogg by its last four
+    characters (``area`` says which page it was pasted on).
     """
     result = client_key_verify(client_key=client_key)
     if not result.ok:
@@ -96,6 +129,7 @@ def connection_store_client_key(*, connection: Connection, client_key: str) -> V
         connection.verify_error = result.message
         return result
     client_key = client_key.strip()
+    replaced, old_client = connection.has_client_key, connection.client_name
     with transaction.atomic():
         connection.client_key_encrypted = encrypt_secret(client_key)
         connection.client_key_last4 = mask_secret(client_key)
@@ -106,6 +140,9 @@ def connection_store_client_key(*, connection: Connection, client_key: str) -> V
         connection.verified_at = timezone.now()
         connection.verify_error = ""
         connection.save()
+        _record_key_change(
+            connection, replaced=replaced, old_client=old_client, actor=actor, area=area
+        )
     return result
 
 

@@ -8,8 +8,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from bitnet.audit.services import EMPTY, Change, audit_record
+from bitnet.models import AuditArea, User
 from poweroffice.datadeling.connection import connection_client
 from poweroffice.models import Connection, Department
+
+# At most this many departments are named one by one in the Endringslogg entry of a sync.
+LOGGED_DEPARTMENTS = 20
 
 
 @dataclass(frozen=True)
@@ -19,16 +24,54 @@ class DepartmentSyncResult:
     updated: int
     deactivated: int
 
+    @property
+    def summary(self) -> str:
+        text = f"Avdelinger synkronisert: hentet {self.fetched}"
+        changes = [
+            f"{n} {what}"
+            for n, what in (
+                (self.created, "nye"),
+                (self.updated, "endret"),
+                (self.deactivated, "ikke lenger i PowerOffice"),
+            )
+            if n
+        ]
+        return f"{text} ({', '.join(changes)})" if changes else f"{text}, ingen endringer"
 
-def departments_sync(*, connection: Connection) -> DepartmentSyncResult:
+
+def _label(department: Department | None) -> str:
+    if department is None:
+        return EMPTY
+    return f"{department.code} {department.name}" + (
+        "" if department.is_active else " (ikke aktiv)"
+    )
+
+
+def _record_sync(
+    connection: Connection, result: DepartmentSyncResult, changes: list[Change], actor: User | None
+) -> None:
+    audit_record(
+        agency_id=connection.subgroup.agency_id,
+        area=AuditArea.DATADELING,
+        action="departments_sync",
+        summary=result.summary,
+        actor=actor,
+        subgroup_id=connection.subgroup_id,
+        changes=changes[:LOGGED_DEPARTMENTS],
+    )
+
+
+def departments_sync(*, connection: Connection, actor: User | None = None) -> DepartmentSyncResult:
     """Fetch PowerOffice's departments into poweroffice.Department.
 
     Departments gone from PowerOffice are kept, marked inactive: offices may still point at their
     code, and the export then says which department is missing instead of silently dropping it.
+    The sync and what it changed go to the subgroup's Endringslogg, by ``actor``.
     """
     with connection_client(connection) as client:
         remote = client.list_departments()
     created = updated = 0
+    changes: list[Change] = []
     with transaction.atomic():
         existing = {
             d.external_id: d
@@ -47,21 +90,29 @@ def departments_sync(*, connection: Connection) -> DepartmentSyncResult:
             }
             department = existing.get(external_id)
             if department is None:
-                Department.objects.create(
+                department = Department.objects.create(
                     subgroup_id=connection.subgroup_id, external_id=external_id, **values
                 )
+                changes.append(Change(f"Avdeling {department.code}", EMPTY, _label(department)))
                 created += 1
             elif any(getattr(department, k) != v for k, v in values.items()):
+                old = _label(department)
                 for key, value in values.items():
                     setattr(department, key, value)
                 department.save(update_fields=list(values))
+                changes.append(Change(f"Avdeling {department.code}", old, _label(department)))
                 updated += 1
-        gone = [d.pk for ext, d in existing.items() if ext not in seen and d.is_active]
-        Department.objects.filter(pk__in=gone).update(is_active=False)
+        gone = [d for ext, d in existing.items() if ext not in seen and d.is_active]
+        Department.objects.filter(pk__in=[d.pk for d in gone]).update(is_active=False)
+        changes += [
+            Change(f"Avdeling {d.code}", _label(d), "ikke lenger i PowerOffice") for d in gone
+        ]
         Connection.objects.filter(pk=connection.pk).update(departments_synced_at=timezone.now())
-    return DepartmentSyncResult(
-        fetched=len(remote), created=created, updated=updated, deactivated=len(gone)
-    )
+        result = DepartmentSyncResult(
+            fetched=len(remote), created=created, updated=updated, deactivated=len(gone)
+        )
+        _record_sync(connection, result, changes, actor)
+    return result
 
 
 def department_choices(subgroup_id: int) -> list[tuple[str, str]]:

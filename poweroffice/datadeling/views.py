@@ -24,7 +24,8 @@ from bitnet.access import (
     get_for_agency,
     request_agency_id,
 )
-from bitnet.models import Subgroup
+from bitnet.audit.selectors import audit_latest_by_subgroup, audit_logs_by_subgroup
+from bitnet.models import AuditArea, Subgroup
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.datadeling.connection import NotConnected, connection_for_subgroup
 from poweroffice.datadeling.departments import DepartmentSyncResult, departments_sync
@@ -45,8 +46,17 @@ def _rows(
     request: AuthedRequest, bound: dict[int, DatadelingForm] | None = None
 ) -> list[dict[str, Any]]:
     subgroups = list(for_agency(Subgroup.objects.order_by("name"), request))
-    connections = connections_by_subgroup(agency_id=request_agency_id(request))
-    departments = departments_by_subgroup(subgroup_ids=[s.pk for s in subgroups])
+    agency_id = request_agency_id(request)
+    connections = connections_by_subgroup(agency_id=agency_id)
+    ids = [s.pk for s in subgroups]
+    departments = departments_by_subgroup(subgroup_ids=ids)
+    # The subgroup's Endringslogg: Datadeling itself and its offices' "Ekstern avdeling".
+    logs = audit_logs_by_subgroup(
+        agency_id=agency_id, areas=[AuditArea.DATADELING, AuditArea.OFFICES], subgroup_ids=ids
+    )
+    key_changes = audit_latest_by_subgroup(
+        agency_id=agency_id, area=AuditArea.DATADELING, action="client_key", subgroup_ids=ids
+    )
     rows = []
     for subgroup in subgroups:
         connection = connections.get(subgroup.pk) or Connection(subgroup=subgroup)
@@ -59,6 +69,8 @@ def _rows(
                 "connection": connection,
                 "form": form,
                 "departments": synced,
+                "audit": logs[subgroup.pk],
+                "key_change": key_changes.get(subgroup.pk),
                 "offices": [
                     {"office": o, "department": by_code.get(o.external_department_code)}
                     for o in subgroup.offices.order_by("name")
@@ -111,6 +123,7 @@ def datadeling(request: AuthedRequest) -> HttpResponse:
         include_specification=data["include_specification"],
         include_department=data["include_department"],
         client_key=data["client_key"],
+        actor=request.user,
     )
     if not result.ok:
         form.add_error("client_key", result.message)
@@ -145,7 +158,7 @@ def datadeling_sync_departments(request: AuthedRequest, subgroup_id: int) -> Htt
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
     connection = connection_for_subgroup(subgroup)
     try:
-        result = departments_sync(connection=connection)
+        result = departments_sync(connection=connection, actor=request.user)
     except NotConnected as exc:
         messages.error(request, str(exc))
     except PowerOfficeError as exc:

@@ -5,7 +5,9 @@
 - Lønn > Lønnseksport: ``checks`` (the guide's validations on "Søk", as ``problems``),
   ``create`` (claims the logbooks and stores the salary lines), ``run`` (creates them in
   PowerOffice Go, all or nothing) and ``rollback`` (deletes them again), with the export row's
-  ``bookkeeping`` shared by the last two; ``selectors`` (logbooks and salary lines), ``tasks``.
+  ``bookkeeping`` (claim, heartbeat) shared by them; ``recovery`` brings an export whose run
+  died half-way to an end (resumed or rolled back: the sweeper, ``payroll_export`` run again,
+  "Gjenoppta nå"); ``selectors`` (logbooks, salary lines, stale exports), ``tasks``.
 - Pages: ``views``, ``forms``, ``urls``; ``demo`` sets the demo agency up.
 
 What the driving logs amount to is payroll/reimbursements.py: payroll does not know this folder.

@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from bitnet.models import Subgroup
+from bitnet.audit.services import Change, audit_record
+from bitnet.models import AuditArea, Subgroup, User
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import (
@@ -98,7 +100,9 @@ def _check_datadeling_key(subgroup: Subgroup, connection: Connection) -> str:
 
 
 @sensitive_variables("client_key")
-def _check_and_store_new_key(subgroup: Subgroup, connection: Connection, client_key: str) -> str:
+def _check_and_store_new_key(
+    subgroup: Subgroup, connection: Connection, client_key: str, actor: User | None
+) -> str:
     """A pasted key: verify it, and store it only when it may create salary lines for the
     subgroup's client. Returns the client's name."""
     client_key = client_key.strip()
@@ -128,15 +132,31 @@ def _check_and_store_new_key(subgroup: Subgroup, connection: Connection, client_
             f"«{connection.client_name}», eller bytt klient under Administrasjon > "
             "Datadeling først."
         )
-    stored = connection_store_client_key(connection=connection, client_key=client_key)
+    stored = connection_store_client_key(
+        connection=connection, client_key=client_key, actor=actor, area=AuditArea.INTEGRATIONS
+    )
     if not stored.ok:
         raise _Refused(stored.message)
     return client_name
 
 
+def _record(
+    subgroup: Subgroup, action: str, summary: str, actor: User | None, *changes: Change
+) -> None:
+    audit_record(
+        agency_id=subgroup.agency_id,
+        area=AuditArea.INTEGRATIONS,
+        action=action,
+        summary=summary,
+        actor=actor,
+        subgroup_id=subgroup.pk,
+        changes=changes,
+    )
+
+
 @sensitive_variables("client_key")
 def payroll_integration_activate(
-    *, subgroup: Subgroup, client_key: str | None = None
+    *, subgroup: Subgroup, client_key: str | None = None, actor: User | None = None
 ) -> ActivationResult:
     """ "Aktiver" PowerOffice Go for a subgroup's payroll.
 
@@ -144,26 +164,49 @@ def payroll_integration_activate(
     Datadeling"). A new key is verified first and stored only when the client has the payroll
     module and the salary-line privilege (GET /ClientIntegrationInformation); it is kept by
     ``connection_store_client_key`` (encrypted, never logged), the subgroup's one key.
+    Integrasjoner's Endringslogg records the activation (or the new check), by ``actor``.
     """
     connection = connection_for_subgroup(subgroup)
     try:
         if client_key is None:
             client_name = _check_datadeling_key(subgroup, connection)
         else:
-            client_name = _check_and_store_new_key(subgroup, connection, client_key)
+            client_name = _check_and_store_new_key(subgroup, connection, client_key, actor)
     except _Refused as refused:
         return ActivationResult(False, str(refused))
-    connection.payroll_enabled = True
-    connection.payroll_verified_at = timezone.now()
-    connection.save(
-        update_fields=[
-            "payroll_enabled",
-            "payroll_verified_at",
-            "subscriptions",
-            "privileges",
-            "updated_at",
-        ]
-    )
+    with transaction.atomic():
+        was_enabled = (
+            Connection.objects.select_for_update()
+            .filter(pk=connection.pk, payroll_enabled=True)
+            .exists()
+        )
+        connection.payroll_enabled = True
+        connection.payroll_verified_at = timezone.now()
+        connection.save(
+            update_fields=[
+                "payroll_enabled",
+                "payroll_verified_at",
+                "subscriptions",
+                "privileges",
+                "updated_at",
+            ]
+        )
+        key = (
+            f"ny klientnøkkel (…{connection.client_key_last4})"
+            if client_key is not None
+            else "klientnøkkelen fra Datadeling"
+        )
+        client = f", klient «{client_name}»" if client_name else ""
+        if was_enabled:
+            _record(subgroup, "checked", f"Kontrollert på nytt med {key}{client}", actor)
+        else:
+            _record(
+                subgroup,
+                "activated",
+                f"PowerOffice Go aktivert med {key}{client}",
+                actor,
+                Change("Lønn i PowerOffice Go", "Av", "På"),
+            )
     logger.info("Payroll integration activated for subgroup %s", subgroup.pk)
     return ActivationResult(
         True,
@@ -172,8 +215,17 @@ def payroll_integration_activate(
     )
 
 
-def payroll_integration_deactivate(*, subgroup: Subgroup) -> None:
+def payroll_integration_deactivate(*, subgroup: Subgroup, actor: User | None = None) -> None:
     """ "Deaktiver": no more payroll exports. The client key stays (Datadeling may use it)."""
-    Connection.objects.filter(subgroup=subgroup).update(
-        payroll_enabled=False, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        changed = Connection.objects.filter(subgroup=subgroup, payroll_enabled=True).update(
+            payroll_enabled=False, updated_at=timezone.now()
+        )
+        if changed:
+            _record(
+                subgroup,
+                "deactivated",
+                "PowerOffice Go deaktivert (klientnøkkelen beholdes for Datadeling)",
+                actor,
+                Change("Lønn i PowerOffice Go", "På", "Av"),
+            )

@@ -7,6 +7,7 @@ igjen" gets it deleted.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import cast
 
 from django.db import transaction
@@ -30,9 +31,15 @@ from poweroffice.salary.bookkeeping import (
 logger = logging.getLogger(__name__)
 
 
-def _finish(export: PayrollExport) -> None:
+def _finish(export: PayrollExport, token: uuid.UUID | None) -> None:
     left = export.lines.filter(state=PayrollExportLineState.DELETE_FAILED).exists()
     with transaction.atomic():
+        mine = PayrollExport.objects.select_for_update().filter(pk=export.pk)
+        if token is not None:
+            mine = mine.filter(run_token=token)
+        if not mine.exists():
+            logger.warning("Payroll export %s was taken over; this rollback stops", export.pk)
+            return
         export.refresh_from_db()
         export.finished_at = timezone.now()
         if left:
@@ -47,9 +54,14 @@ def _finish(export: PayrollExport) -> None:
         export.save(update_fields=["status", "finished_at"])
 
 
-def payroll_export_rollback(*, export: PayrollExport, client: PowerOfficeClient) -> None:
+def payroll_export_rollback(
+    *, export: PayrollExport, client: PowerOfficeClient, token: uuid.UUID | None = None
+) -> None:
     """Delete every line of the export PowerOffice has. Lines that cannot be deleted (409:
-    locked in a payroll run) stay listed by name: the export is "rollback incomplete"."""
+    locked in a payroll run) stay listed by name: the export is "rollback incomplete".
+
+    ``token`` is the run's claim: when a beat finds it gone, another run has taken over and this
+    one stops."""
     lines = export.lines.filter(
         state__in=[PayrollExportLineState.CREATED, PayrollExportLineState.DELETE_FAILED],
         po_salary_line_id__isnull=False,
@@ -64,13 +76,16 @@ def payroll_export_rollback(*, export: PayrollExport, client: PowerOfficeClient)
             line.state = PayrollExportLineState.DELETE_FAILED
             line.error = error_message(exc, context=Context.SALARY_DELETE)
             line.save(update_fields=["state", "error"])
-            export_heartbeat(export.pk)
+            if not export_heartbeat(export.pk, token):
+                return
             continue
         line.state = PayrollExportLineState.DELETED
         line.error = ""
         line.save(update_fields=["state", "error"])
-        export_heartbeat(export.pk, lines_deleted=F("lines_deleted") + 1)
-    _finish(export)
+        if not export_heartbeat(export.pk, token, lines_deleted=F("lines_deleted") + 1):
+            logger.warning("Payroll export %s was taken over; this rollback stops", export.pk)
+            return
+    _finish(export, token)
 
 
 def payroll_export_rollback_retry(
@@ -80,13 +95,13 @@ def payroll_export_rollback_retry(
 
     Raises NotConnected/SecretUnreadable (status unchanged) when there is no usable client key.
     """
-    claimed = export_claim(
+    token = export_claim(
         export_id=export_id,
         waiting=PayrollExportStatus.ROLLBACK_INCOMPLETE,
         working=PayrollExportStatus.ROLLING_BACK,
     )
     export = PayrollExport.objects.select_related("subgroup").get(pk=export_id)
-    if not claimed:
+    if token is None:
         return export
     own = client is None
     try:
@@ -98,6 +113,6 @@ def payroll_export_rollback_retry(
         )
         raise
     with requests_counted(export, client, close=own):
-        payroll_export_rollback(export=export, client=client)
+        payroll_export_rollback(export=export, client=client, token=token)
     export.refresh_from_db()
     return export

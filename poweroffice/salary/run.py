@@ -2,14 +2,16 @@
 all or nothing.
 
 Each created line's PowerOffice id is committed as soon as PowerOffice answers, so that whatever
-happens next, a rollback knows what to delete. Every line carries a deterministic
-ExternalImportReference, so a run that is repeated (a redelivered task) adopts the lines it
-already created instead of creating them twice.
+happens next, a rollback knows what to delete, and the run beats after every line. Every line
+carries a deterministic ExternalImportReference, so a run that died half-way can be resumed
+(poweroffice/salary/recovery.py) without creating a line twice: it adopts the lines PowerOffice
+created whose id we never heard.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -34,6 +36,7 @@ from poweroffice.salary.bookkeeping import (
     export_claim,
     export_client,
     export_heartbeat,
+    export_note,
     export_release_logs,
     requests_counted,
 )
@@ -98,12 +101,20 @@ def _finish_without_lines(export: PayrollExport, reason: str) -> PayrollExport:
 def _fail_and_roll_back(
     export: PayrollExport,
     client: PowerOfficeClient,
-    line: PayrollExportLine,
-    position: int,
-    total: int,
-    error: Exception,
+    token: uuid.UUID,
+    failure: tuple[PayrollExportLine, int, int, Exception],
 ) -> None:
+    line, position, total, error = failure
     reason = _failure_reason(line, position, total, error)
+    # The export says it is rolling back before anything else, so that a run that dies from
+    # here on is finished as a rollback, not resumed.
+    if not PayrollExport.objects.filter(pk=export.pk, run_token=token).update(
+        status=PayrollExportStatus.ROLLING_BACK, error=reason, heartbeat_at=timezone.now()
+    ):
+        logger.warning("Payroll export %s was taken over; this run stops", export.pk)
+        return
+    export.status = PayrollExportStatus.ROLLING_BACK
+    export.error = reason
     line.state = PayrollExportLineState.FAILED
     line.error = error_message(error, context=Context.SALARY_LINE)
     if isinstance(error, TransientError) and not error.never_left:
@@ -121,16 +132,15 @@ def _fail_and_roll_back(
             line.po_salary_line_id = int(found["Id"])
             line.state = PayrollExportLineState.CREATED
     line.save(update_fields=["state", "error", "po_salary_line_id"])
-    PayrollExport.objects.filter(pk=export.pk).update(
-        status=PayrollExportStatus.ROLLING_BACK, error=reason, heartbeat_at=timezone.now()
-    )
-    export.status = PayrollExportStatus.ROLLING_BACK
-    export.error = reason
-    payroll_export_rollback(export=export, client=client)
+    payroll_export_rollback(export=export, client=client, token=token)
 
 
-def _create_lines(export: PayrollExport, client: PowerOfficeClient) -> None:
-    """Create the pending lines in order; on the first failure, roll everything back."""
+def export_lines_create(export: PayrollExport, client: PowerOfficeClient, token: uuid.UUID) -> None:
+    """Create the pending lines in order; on the first failure, roll everything back.
+
+    ``token`` is the run's claim: when a beat finds it gone (the run was taken to have died and
+    another took over), this run stops where it is.
+    """
     lines = list(export.lines.select_related("employee").order_by("position", "id"))
     total = len(lines)
     for position, line in enumerate(lines, start=1):
@@ -140,41 +150,52 @@ def _create_lines(export: PayrollExport, client: PowerOfficeClient) -> None:
             created = _create_line(client, line)
         except Exception as exc:
             logger.warning("Payroll export %s: line %s failed: %s", export.pk, line.pk, exc)
-            _fail_and_roll_back(export, client, line, position, total, exc)
+            _fail_and_roll_back(export, client, token, (line, position, total, exc))
             return
         line.po_salary_line_id = int(created["Id"])
         line.state = PayrollExportLineState.CREATED
         line.error = ""
         line.save(update_fields=["po_salary_line_id", "state", "error"])
-        export_heartbeat(export.pk, lines_created=F("lines_created") + 1)
+        if not export_heartbeat(export.pk, token, lines_created=F("lines_created") + 1):
+            logger.warning("Payroll export %s was taken over; this run stops", export.pk)
+            return
     with transaction.atomic():
-        PayrollExport.objects.filter(pk=export.pk).update(
+        finished = PayrollExport.objects.filter(pk=export.pk, run_token=token).update(
             status=PayrollExportStatus.EXPORTED,
             error="",
             finished_at=timezone.now(),
+            lines_created=export.lines.filter(state=PayrollExportLineState.CREATED).count(),
         )
+        if not finished:
+            return
         DrivingLog.objects.filter(export_claims__export=export, export_claims__active=True).update(
             status=DrivingLogStatus.EXPORTED
         )
     logger.info("Payroll export %s exported: %s lines", export.pk, total)
 
 
-def payroll_export_run(*, export_id: int, client: PowerOfficeClient | None = None) -> PayrollExport:
+def payroll_export_run(
+    *, export_id: int, client: PowerOfficeClient | None = None, note: str = ""
+) -> PayrollExport:
     """Create the export's salary lines in PowerOffice Go, all or nothing.
 
-    Claims the export (draft -> running; a running export whose heartbeat stopped is resumed).
-    Each line's id is committed as soon as PowerOffice answers. On the first failure every line
-    already created is deleted again (``payroll_export_rollback``).
+    Claims the export (draft -> running); an export already running, or finished, is left alone
+    (a run that died is resumed by ``recovery.payroll_export_recover``). Each line's id is
+    committed as soon as PowerOffice answers. On the first failure every line already created
+    is deleted again (``payroll_export_rollback``). ``note`` goes on the export once it is
+    claimed (a draft started late by the recovery says so).
     """
-    claimed = export_claim(
+    token = export_claim(
         export_id=export_id,
         waiting=PayrollExportStatus.DRAFT,
         working=PayrollExportStatus.RUNNING,
         stamp_start=True,
     )
     export = PayrollExport.objects.select_related("subgroup").get(pk=export_id)
-    if not claimed:
+    if token is None:
         return export  # someone else runs it, or it has finished
+    if note:
+        export_note(export_id, note)
     own = client is None
     try:
         if client is None:
@@ -182,6 +203,6 @@ def payroll_export_run(*, export_id: int, client: PowerOfficeClient | None = Non
     except (NotConnected, SecretUnreadable) as exc:
         return _finish_without_lines(export, str(exc))
     with requests_counted(export, client, close=own):
-        _create_lines(export, client)
+        export_lines_create(export, client, token)
     export.refresh_from_db()
     return export

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounting.money import round_ore
 from bitnet.models import Agency, Subgroup, User
@@ -25,6 +27,7 @@ from payroll.models import (
     MileageRate,
     PayrollExport,
     PayrollExportLog,
+    PayrollExportStatus,
     Trip,
     WageCodeMapping,
 )
@@ -306,3 +309,54 @@ def payroll_exports_for_agency(*, agency: Agency | int) -> QuerySet[PayrollExpor
         .annotate(log_count=Count("log_claims"))
         .order_by("-created_at", "-id")
     )
+
+
+# The statuses in which a run is (or should be) working on an export.
+WORKING_STATUSES = (
+    PayrollExportStatus.DRAFT,
+    PayrollExportStatus.RUNNING,
+    PayrollExportStatus.ROLLING_BACK,
+)
+
+
+def stale_before(now: dt.datetime | None = None) -> dt.datetime:
+    """A heartbeat older than this means the run died (``PAYROLL_EXPORT_STALE_AFTER``)."""
+    return (now or timezone.now()) - dt.timedelta(seconds=settings.PAYROLL_EXPORT_STALE_AFTER)
+
+
+def stale_filter(now: dt.datetime | None = None) -> Q:
+    """Exports a run should be working on whose run stopped beating (or never started)."""
+    before = stale_before(now)
+    return Q(status__in=WORKING_STATUSES) & (
+        Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, created_at__lt=before)
+    )
+
+
+def export_is_stale(export: PayrollExport, now: dt.datetime | None = None) -> bool:
+    """Whether the export's run has died (see ``stale_filter``)."""
+    if export.status not in WORKING_STATUSES:
+        return False
+    beat = export.heartbeat_at or export.created_at
+    return beat is not None and beat < stale_before(now)
+
+
+def payroll_exports_in_progress(*, subgroup: Subgroup) -> list[PayrollExport]:
+    """The subgroup's exports a live run is working on now."""
+    working = PayrollExport.objects.filter(subgroup=subgroup, status__in=WORKING_STATUSES)
+    return list(working.exclude(stale_filter()).order_by("created_at", "id"))
+
+
+def payroll_exports_holding(
+    *, subgroup: Subgroup, date_from: dt.date, date_to: dt.date
+) -> list[tuple[PayrollExport, int]]:
+    """The exports that hold logbooks of this range (with how many of them), oldest first."""
+    in_range = drivinglogs_in_range(subgroup=subgroup, date_from=date_from, date_to=date_to)
+    claims = (
+        PayrollExportLog.objects.filter(active=True, log__in=in_range.values("pk"))
+        .values("export_id")
+        .annotate(n=Count("id"))
+        .order_by("export_id")
+    )
+    counts = {row["export_id"]: row["n"] for row in claims}
+    exports = PayrollExport.objects.filter(pk__in=counts).order_by("created_at", "id")
+    return [(export, counts[export.pk]) for export in exports]

@@ -23,6 +23,7 @@ urlpatterns = [
         views.export_rollback_retry,
         name="rollback_retry",
     ),
+    path("lonnseksport/<int:export_id>/gjenoppta/", views.export_recover, name="recover"),
 ]
 
 integrations = (

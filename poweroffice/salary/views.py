@@ -24,7 +24,9 @@ from bitnet.access import (
     payroll_required,
     request_agency_id,
 )
-from bitnet.models import Subgroup
+from bitnet.audit.selectors import audit_log
+from bitnet.audit.services import audit_actor_name
+from bitnet.models import AuditArea, Subgroup
 from payroll.models import (
     DrivingLog,
     MileageRate,
@@ -51,7 +53,9 @@ from poweroffice.salary.forms import (
     WageCodesForm,
 )
 from poweroffice.salary.problems import PayrollExportBlocked, wage_codes_link
+from poweroffice.salary.recovery import payroll_export_recover
 from poweroffice.salary.rollback import payroll_export_rollback_retry
+from poweroffice.salary.selectors import export_is_stale
 
 STATUS_BADGES: dict[str, str] = {
     PayrollExportStatus.DRAFT: "badge-blue",
@@ -103,10 +107,25 @@ def _integration_rows(
     return rows
 
 
+def _integrations_context(
+    request: AuthedRequest,
+    *,
+    open_id: int | None = None,
+    form: ActivateForm | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "rows": _integration_rows(request, open_id=open_id, form=form),
+        "audit": audit_log(agency_id=request_agency_id(request), areas=[AuditArea.INTEGRATIONS]),
+        "open_id": open_id,
+        **extra,
+    }
+
+
 @admin_required
 @require_GET
 def integrations(request: AuthedRequest) -> HttpResponse:
-    return render(request, "payroll/integrations/index.html", {"rows": _integration_rows(request)})
+    return render(request, "payroll/integrations/index.html", _integrations_context(request))
 
 
 @sensitive_post_parameters()
@@ -123,6 +142,7 @@ def integration_activate(request: AuthedRequest, subgroup_id: int) -> HttpRespon
         result = payroll_integration_activate(
             subgroup=subgroup,
             client_key=None if use_existing else form.cleaned_data["client_key"],
+            actor=request.user,
         )
         if result.ok:
             messages.success(request, result.message)
@@ -132,11 +152,10 @@ def integration_activate(request: AuthedRequest, subgroup_id: int) -> HttpRespon
     data = request.POST.copy()
     data[form.add_prefix("client_key")] = ""
     form.data = data
-    rows = _integration_rows(request, open_id=subgroup.pk, form=form)
     return render(
         request,
         "payroll/integrations/index.html",
-        {"rows": rows, "dialog_error": error, "open_id": subgroup.pk},
+        _integrations_context(request, form=form, dialog_error=error, open_id=subgroup.pk),
         status=400,
     )
 
@@ -145,7 +164,7 @@ def integration_activate(request: AuthedRequest, subgroup_id: int) -> HttpRespon
 @require_POST
 def integration_deactivate(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
     subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
-    payroll_integration_deactivate(subgroup=subgroup)
+    payroll_integration_deactivate(subgroup=subgroup, actor=request.user)
     messages.success(request, f"PowerOffice Go er deaktivert for {subgroup.name}.")
     return redirect("payroll_integrations:index")
 
@@ -196,7 +215,9 @@ def wage_codes(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and subgroup is not None:
         form = WageCodesForm(request.POST)
         if form.is_valid():
-            result = wagecodes.wage_codes_save(subgroup=subgroup, codes=form.cleaned_data)
+            result = wagecodes.wage_codes_save(
+                subgroup=subgroup, codes=form.cleaned_data, actor=request.user
+            )
             if result.ok:
                 (messages.success if result.checked else messages.warning)(request, result.message)
                 return redirect(wage_codes_link(subgroup))
@@ -217,6 +238,13 @@ def wage_codes(request: AuthedRequest) -> HttpResponse:
             "result": result,
             "payroll_enabled": bool(connection and connection.payroll_enabled),
             "rates": MileageRate.objects.order_by("-year")[:3],
+            "audit": audit_log(
+                agency_id=request_agency_id(request),
+                areas=[AuditArea.WAGE_CODES],
+                subgroup_id=subgroup.pk,
+            )
+            if subgroup
+            else None,
         },
         status=status,
     )
@@ -245,7 +273,10 @@ def export_list(request: AuthedRequest) -> HttpResponse:
         request,
         "payroll/export/list.html",
         {
-            "exports": [(export, STATUS_BADGES.get(export.status, "")) for export in exports],
+            "exports": [
+                (export, STATUS_BADGES.get(export.status, ""), export_is_stale(export))
+                for export in exports
+            ],
             "payroll_enabled": selectors.payroll_enabled_in(agency_id=request_agency_id(request)),
         },
     )
@@ -415,6 +446,15 @@ def export_detail(request: AuthedRequest, export_id: int) -> HttpResponse:
                 line for line in lines if line.state == PayrollExportLineState.DELETE_FAILED
             ],
             "active": export.status in ACTIVE_STATUSES,
+            "stale": export_is_stale(export),
+            "recovery_notes": [p for p in export.recovery_note.split("\n\n") if p],
+            "in_poweroffice": sum(
+                1
+                for line in lines
+                if line.po_salary_line_id
+                and line.state
+                in (PayrollExportLineState.CREATED, PayrollExportLineState.DELETE_FAILED)
+            ),
             "State": PayrollExportLineState,
             "Status": PayrollExportStatus,
         },
@@ -438,6 +478,7 @@ def export_progress(export: PayrollExport) -> dict[str, Any]:
         "deleted": export.lines_deleted,
         "percent": round(100 * done / of) if of else 0,
         "error": export.error,
+        "stale": export_is_stale(export),
     }
 
 
@@ -466,4 +507,22 @@ def export_rollback_retry(request: AuthedRequest, export_id: int) -> HttpRespons
             request,
             "Noen lønnslinjer kunne fortsatt ikke slettes i PowerOffice Go. Se listen under.",
         )
+    return redirect("payroll_export:detail", export_id=export.pk)
+
+
+@payroll_required
+@require_POST
+def export_recover(request: AuthedRequest, export_id: int) -> HttpResponse:
+    """ "Gjenoppta nå": take over an export whose run stopped, without waiting for the sweeper."""
+    export = _export_for(request, export_id)
+    result = payroll_export_recover(export_id=export.pk, by=audit_actor_name(request.user))
+    status = result.export.status
+    if result.exported:
+        messages.success(request, result.message)
+    elif status in (PayrollExportStatus.ROLLED_BACK, PayrollExportStatus.FAILED):
+        messages.warning(request, result.message)
+    elif status in ACTIVE_STATUSES and not export_is_stale(result.export):
+        messages.info(request, result.message)  # its run is alive after all
+    else:
+        messages.error(request, result.message)
     return redirect("payroll_export:detail", export_id=export.pk)

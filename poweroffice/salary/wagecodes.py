@@ -11,7 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bitnet.models import Subgroup
+from bitnet.audit.services import audit_changes, audit_record
+from bitnet.models import AuditArea, Subgroup, User
 from payroll.models import WageCodeMapping
 from payroll.reimbursements import DISTANCE_KINDS, KIND_LABELS, KIND_ORDER
 from poweroffice.client.client import PowerOfficeClient
@@ -111,11 +112,36 @@ def _ask_pay_items(subgroup: Subgroup, codes: Iterable[str]) -> tuple[dict[str, 
         return {}, f"Ikke kontrollert: {error_message(exc, context=Context.KEY_CHECK)}"
 
 
+def _record_changes(
+    subgroup: Subgroup, before: dict[str, str], codes: dict[str, str], actor: User | None
+) -> None:
+    changes = audit_changes(before, codes, {kind: str(KIND_LABELS[kind]) for kind in KIND_ORDER})
+    if changes:
+        audit_record(
+            agency_id=subgroup.agency_id,
+            area=AuditArea.WAGE_CODES,
+            action="wage_codes",
+            summary="Lønnskoder endret",
+            actor=actor,
+            subgroup_id=subgroup.pk,
+            changes=changes,
+        )
+
+
 def _store_mappings(
-    subgroup: Subgroup, codes: dict[str, str], items: dict[str, PayItem], check_error: str
+    subgroup: Subgroup,
+    codes: dict[str, str],
+    items: dict[str, PayItem],
+    check_error: str,
+    actor: User | None,
 ) -> None:
     now = timezone.now()
     with transaction.atomic():
+        before = dict(
+            WageCodeMapping.objects.select_for_update()
+            .filter(subgroup=subgroup)
+            .values_list("kind", "pay_item_code")
+        )
         WageCodeMapping.objects.filter(
             subgroup=subgroup, kind__in=[k for k, c in codes.items() if not c]
         ).delete()
@@ -135,14 +161,18 @@ def _store_mappings(
                     "check_error": check_error,
                 },
             )
+        _record_changes(subgroup, before, codes, actor)
 
 
-def wage_codes_save(*, subgroup: Subgroup, codes: dict[str, str]) -> WageCodeResult:
+def wage_codes_save(
+    *, subgroup: Subgroup, codes: dict[str, str], actor: User | None = None
+) -> WageCodeResult:
     """Save the subgroup's pay item codes after checking them against PowerOffice Go.
 
     A code PowerOffice does not have, or has as inactive, is refused beside its field and nothing
     is saved. When PowerOffice cannot be asked (integration not active, no answer), the codes are
-    saved unchecked and say so; the export checks them again on "Søk".
+    saved unchecked and say so; the export checks them again on "Søk". What changed goes to
+    the Endringslogg of Lønnskoder, by ``actor``.
     """
     codes = {kind: (codes.get(kind) or "").strip() for kind in KIND_ORDER}
     errors = _shared_distance_codes(codes)
@@ -158,7 +188,7 @@ def wage_codes_save(*, subgroup: Subgroup, codes: dict[str, str]) -> WageCodeRes
         if errors:
             return WageCodeResult(False, "Lønnskodene ble ikke lagret.", errors, checked=True)
 
-    _store_mappings(subgroup, codes, items, check_error)
+    _store_mappings(subgroup, codes, items, check_error, actor)
     if check_error:
         return WageCodeResult(True, f"Lønnskodene er lagret. {check_error}")
     return WageCodeResult(

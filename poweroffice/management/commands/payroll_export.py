@@ -4,6 +4,11 @@ Exports every delivered, not yet exported driving log in the range to PowerOffic
 per subgroup, exactly as Lønn > Lønnseksport > Lag ny does. The guide's validations run first for
 every subgroup; if any stops, nothing is exported, the messages are printed and the command exits
 non-zero.
+
+First, an export of those subgroups whose run died half-way (a killed run of this command, a
+lost worker) is brought to an end, resumed or rolled back (poweroffice/salary/recovery.py), and
+the command says what happened; logbooks held by an export are named with it, never skipped
+without a word.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from accounting.money import kr
 from bitnet.models import Subgroup
@@ -21,8 +27,13 @@ from poweroffice.models import Connection
 from poweroffice.salary.checks import payroll_export_check
 from poweroffice.salary.create import payroll_export_create
 from poweroffice.salary.problems import PayrollExportBlocked, Problem
+from poweroffice.salary.recovery import BY_COMMAND, Recovery, payroll_exports_recover
 from poweroffice.salary.run import payroll_export_run
-from poweroffice.salary.selectors import drivinglogs_exportable
+from poweroffice.salary.selectors import (
+    drivinglogs_exportable,
+    payroll_exports_holding,
+    payroll_exports_in_progress,
+)
 
 
 def _date(value: str) -> dt.date:
@@ -30,6 +41,11 @@ def _date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"Ugyldig dato {value!r}: bruk ÅÅÅÅ-MM-DD.") from None
+
+
+def _last(note: str) -> str:
+    """The newest paragraph of an export's recovery note."""
+    return note.rsplit("\n\n", 1)[-1]
 
 
 class Command(BaseCommand):
@@ -46,10 +62,11 @@ class Command(BaseCommand):
         date_from, date_to = _date(options["date_from"]), _date(options["date_to"])
         if date_from > date_to:
             raise CommandError("Til dato kan ikke være før fra dato.")
-        plans, stopped = self._plan(self._subgroups(options["subgroup"]), date_from, date_to)
+        subgroups = self._subgroups(options["subgroup"])
+        failed = not self._recover(subgroups)
+        plans, stopped = self._plan(subgroups, date_from, date_to)
         if stopped:
             raise CommandError("Eksporten er stoppet: rett feilene over og kjør på nytt.")
-        failed = False
         for subgroup, log_ids in plans:
             if not self._export(subgroup, log_ids, date_from, date_to):
                 failed = True
@@ -68,6 +85,47 @@ class Command(BaseCommand):
         )
         return [s for s in subgroups if s.pk in enabled]
 
+    def _recover(self, subgroups: list[Subgroup]) -> bool:
+        """Bring the exports whose run died to an end, and say so; name the ones still running.
+        False when one of them did not end exported."""
+        ok = True
+        for result in payroll_exports_recover(
+            by=BY_COMMAND, subgroup_ids=[s.pk for s in subgroups]
+        ):
+            ok = self._recovered(result) and ok
+        for subgroup in subgroups:
+            for export in payroll_exports_in_progress(subgroup=subgroup):
+                beat = export.heartbeat_at or export.created_at
+                self.stdout.write(
+                    f"{subgroup.name}: lønnseksport {export.pk} er i gang "
+                    f"(«{export.get_status_display()}», siste livstegn "
+                    f"{timezone.localtime(beat):%d.%m.%Y kl. %H:%M:%S}); kjørebøkene i den tas "
+                    "ikke med nå."
+                )
+        return ok
+
+    def _recovered(self, result: Recovery) -> bool:
+        export = result.export
+        name = export.subgroup.name
+        if result.taken_over and export.recovery_note:
+            self.stdout.write(f"{name}: lønnseksport {export.pk}: {_last(export.recovery_note)}")
+        if result.exported:
+            self.stdout.write(self.style.SUCCESS(f"{name}: {result.message}"))
+            return True
+        self.stderr.write(f"{name}: {result.message}")
+        if export.error and export.error not in result.message:
+            self.stderr.write(f"  {export.error}")
+        return False
+
+    def _held(self, subgroup: Subgroup, date_from: dt.date, date_to: dt.date) -> str:
+        """Which exports hold logbooks of the range already (empty when none)."""
+        held = payroll_exports_holding(subgroup=subgroup, date_from=date_from, date_to=date_to)
+        return "; ".join(
+            f"{n} {'kjørebok' if n == 1 else 'kjørebøker'} i perioden er allerede med i "
+            f"lønnseksport {export.pk} ({export.get_status_display().lower()})"
+            for export, n in held
+        )
+
     def _stopped(self, subgroup: Subgroup, problems: Iterable[Problem]) -> None:
         self.stderr.write(f"{subgroup.name}: eksporten er stoppet.")
         for problem in problems:
@@ -85,9 +143,15 @@ class Command(BaseCommand):
                     subgroup=subgroup, date_from=date_from, date_to=date_to
                 ).values_list("pk", flat=True)
             )
+            held = self._held(subgroup, date_from, date_to)
             if not log_ids:
-                self.stdout.write(f"{subgroup.name}: ingen kjørebøker å eksportere.")
+                self.stdout.write(
+                    f"{subgroup.name}: ingen kjørebøker å eksportere"
+                    + (f" ({held})." if held else ".")
+                )
                 continue
+            if held:
+                self.stdout.write(f"{subgroup.name}: {held[0].upper()}{held[1:]}.")
             check = payroll_export_check(subgroup=subgroup, log_ids=log_ids)
             if check.problems:
                 stopped = True

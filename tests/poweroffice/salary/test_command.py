@@ -55,7 +55,10 @@ def test_command_exports_all_logbooks_in_range(po, payroll_world):
     out, _ = run(
         "--from", "2026-05-01", "--to", "2026-05-31", "--subgroup", str(payroll_world.subgroup.pk)
     )
-    assert out == "Hansen Oslo: ingen kjørebøker å eksportere.\n"
+    assert out == (
+        "Hansen Oslo: ingen kjørebøker å eksportere (2 kjørebøker i perioden er allerede med i "
+        f"lønnseksport {export.pk} (eksportert)).\n"
+    )
     assert PayrollExport.objects.count() == 1
 
 

@@ -19,6 +19,7 @@ from payroll.models import (
 from poweroffice.salary.create import payroll_export_create
 from poweroffice.salary.problems import PayrollExportBlocked
 from poweroffice.salary.run import payroll_export_run
+from poweroffice.salary.tasks import payroll_export_task
 from tests.fixtures.payroll import LockingClient, make_driver, make_log, may
 
 pytestmark = pytest.mark.django_db
@@ -318,11 +319,17 @@ def test_resumed_run_adopts_lines_created_before_a_crash(po, payroll_world, driv
         heartbeat_at="2020-01-01T00:00:00Z",
         lines_created=6,
     )
-    export = payroll_export_run(export_id=export.pk)
+    # A plain run leaves a running export alone; the redelivered task takes the dead run over.
+    assert payroll_export_run(export_id=export.pk).status == PayrollExportStatus.RUNNING
+    payroll_export_task(export.pk)
+    export.refresh_from_db()
     assert export.status == PayrollExportStatus.EXPORTED
+    assert export.lines_created == 7
     assert len(po.salary_lines(payroll_world.client_key)) == 7
     line.refresh_from_db()
     assert line.state == PayrollExportLineState.CREATED and line.po_salary_line_id
+    assert "1 lønnslinje som PowerOffice Go hadde opprettet" in export.recovery_note
+    assert "av bakgrunnsjobben" in export.recovery_note
 
 
 @pytest.mark.django_db(transaction=True)

@@ -454,6 +454,7 @@ def test_large_export_runs_in_the_background_with_progress(
         "deleted": 0,
         "percent": 0,
         "error": "",
+        "stale": False,
     }
     page = text(client.get(f"/lonn/lonnseksport/{export.pk}/"))
     assert 'class="progress"' in page and f"/lonn/lonnseksport/{export.pk}/status/" in page
