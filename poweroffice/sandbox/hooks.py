@@ -124,8 +124,10 @@ def _number(body: dict, key: str, *, minimum: float = 0):
 
 
 def _set_config(state: SandboxState, body: dict) -> None:
-    only_keys(body, ("rate_limit", "latency_ms", "token_lifetime"), "config key(s)")
-    for key in ("rate_limit", "latency_ms"):
+    only_keys(
+        body, ("rate_limit", "latency_ms", "latency_jitter_ms", "token_lifetime"), "config key(s)"
+    )
+    for key in ("rate_limit", "latency_ms", "latency_jitter_ms"):
         if key in body:
             state.config[key] = _number(body, key)
     if "token_lifetime" in body:
