@@ -16,8 +16,9 @@ side were written within ``1 s + J``. The limiter therefore allows at most N sen
 of ``1 s + margin``: no second at PowerOffice holds more than N arrivals while the network delay
 varies by less than the margin. The default margin, 30 ms (``POWEROFFICE_RATE_LIMIT_MARGIN``),
 covers the delay variation of a healthy network path to PowerOffice (a few milliseconds) several
-times over and costs 3 % of the limit (9.7 of 10 requests/s). Should PowerOffice still answer 429, the request is sent again after the second it
-names, and everybody waits with it (:meth:`penalize`).
+times over and costs 3 % of the limit (9.7 of 10 requests/s). Should PowerOffice still answer
+429, the request is sent again after the second it names, and everybody waits with it
+(:meth:`penalize`).
 
 Fair share, two lanes
 ---------------------

@@ -120,7 +120,8 @@ for i, w in ipairs(waiters) do
   if w[1] == ticket then ahead = i - 1 end
 end
 local count = redis.call('ZCARD', KEYS[1])
-local free = limit - count - redis.call('ZCARD', KEYS[5])
+local pending = redis.call('ZCARD', KEYS[5])
+local free = limit - count - pending
 if ahead < free then
   redis.call('ZADD', KEYS[5], fmt(now), ticket)
   redis.call('PEXPIRE', KEYS[5], math.ceil(tonumber(ARGV[4]) / 1000) + 1000)
@@ -130,10 +131,12 @@ if ahead < free then
   return 0
 end
 local need = ahead + 1 - free
-local wait = tonumber(ARGV[11])
+local wait = max_sleep
 if need <= count then
   local entry = redis.call('ZRANGE', KEYS[1], need - 1, need - 1, 'WITHSCORES')
   wait = tonumber(entry[2]) + window - now
+elseif need <= count + pending then
+  wait = tonumber(ARGV[11])
 end
 return math.max(1000, math.min(wait, max_sleep))
 """

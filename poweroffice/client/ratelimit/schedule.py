@@ -169,9 +169,11 @@ def poll(
     # This many sends must leave the window before the slot for this waiter is free (the
     # waiters ahead taking theirs first); requests still on their way out leave it last.
     need = ahead + 1 - free
-    wait = PENDING_POLL
+    wait = MAX_SLEEP  # more waiters ahead than one window holds: the heartbeat
     if need <= len(state.sends):
         wait = state.sends[need - 1] + window.seconds - now
+    elif need <= len(state.sends) + len(state.pending):
+        wait = PENDING_POLL
     return max(MIN_SLEEP, min(wait, MAX_SLEEP))
 
 
