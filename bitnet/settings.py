@@ -274,6 +274,16 @@ POWEROFFICE_SUBSCRIPTION_KEY = _secret(
 )
 POWEROFFICE_TIMEOUT = _env("POWEROFFICE_TIMEOUT", env.float, 30.0)
 POWEROFFICE_RATE_LIMIT = _env("POWEROFFICE_RATE_LIMIT", env.float, 10.0)
+# PowerOffice counts arrivals, we count sends: at most POWEROFFICE_RATE_LIMIT sends in any
+# window of one second plus this margin (seconds), the variation in network delay it tolerates
+# (poweroffice/client/ratelimit/__init__.py says why). Without REDIS_URL the limiter is a file in
+# this folder, shared by every process of the machine.
+POWEROFFICE_RATE_LIMIT_MARGIN = _env("POWEROFFICE_RATE_LIMIT_MARGIN", env.float, 0.03)
+if POWEROFFICE_RATE_LIMIT <= 0 or POWEROFFICE_RATE_LIMIT_MARGIN < 0:
+    raise ImproperlyConfigured(
+        "POWEROFFICE_RATE_LIMIT must be positive and POWEROFFICE_RATE_LIMIT_MARGIN not negative."
+    )
+POWEROFFICE_RATE_LIMIT_DIR = _env("POWEROFFICE_RATE_LIMIT_DIR", env.str, str(VAR_DIR / "ratelimit"))
 # The client's retries (poweroffice/client/transport.py): attempts per call on transient errors,
 # 429s absorbed per call, backoff base and cap (seconds), token renewal before expiry (seconds).
 POWEROFFICE_MAX_ATTEMPTS = _env("POWEROFFICE_MAX_ATTEMPTS", env.int, 4)

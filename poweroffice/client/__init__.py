@@ -6,7 +6,8 @@
 - ``params``: query values (number and code filters, booleans, timestamps).
 - ``values``: reading PowerOffice's JSON values (integers, decimals, dates, timestamps).
 - ``errors``: the typed errors, with status, body and whether retrying can help.
-- ``ratelimit``: one pace per subscription key, shared by every process through Redis.
+- ``ratelimit``: one pace per subscription key, shared by every process (Redis, else a file),
+  with an interactive lane before bulk work and a fair share between PowerOffice clients.
 
 Settings are read as ``settings.POWEROFFICE_*``; their defaults live in bitnet/settings.py.
 """
@@ -25,6 +26,7 @@ from .errors import (
     TransientError,
     ValidationError,
 )
+from .ratelimit import Lane
 
 __all__ = [
     "AuthenticationError",
@@ -32,6 +34,7 @@ __all__ = [
     "ForbiddenError",
     "InvalidClientError",
     "InvalidDocumentError",
+    "Lane",
     "NotFoundError",
     "PowerOfficeClient",
     "PowerOfficeError",

@@ -33,7 +33,7 @@ from .params import (
     format_number_list,
     format_timestamp,
 )
-from .ratelimit import RateLimiter, get_rate_limiter
+from .ratelimit import Lane, RateLimiter, default_rate_limiter
 from .stats import ClientStats
 from .transport import JsonObject, Timeout, Transport
 
@@ -81,7 +81,9 @@ class PowerOfficeClient:
 
     None for an argument means the Django setting of the same name (``POWEROFFICE_*``, defined in
     bitnet/settings.py). The keys live on the instance only; ``repr()`` shows the last four
-    characters of the client key.
+    characters of the client key. ``lane`` is the rate limiter's queue its requests wait in:
+    ``Lane.INTERACTIVE`` (a person or one automatic export waits) unless it is bulk work
+    (``Lane.BULK``: "Eksporter alle", the payment check, payroll exports).
     """
 
     api_url = _OnTransport[str]()
@@ -94,6 +96,7 @@ class PowerOfficeClient:
     token_renew_margin = _OnTransport[float]()
     lookup_patience = _OnTransport[float]()
     rate_limiter = _OnTransport[RateLimiter]()
+    lane = _OnTransport[Lane]()
     session = _OnTransport[requests.Session]()
     stats = _OnTransport[ClientStats]()
     _token_cache_key = _OnTransport[str]("token_cache_key")
@@ -111,6 +114,7 @@ class PowerOfficeClient:
         session: requests.Session | None = None,
         rate_limit: float | None = None,
         rate_limiter: RateLimiter | None = None,
+        lane: Lane | str = Lane.INTERACTIVE,
         max_attempts: int | None = None,
         max_429_retries: int | None = None,
         backoff_base: float | None = None,
@@ -125,10 +129,7 @@ class PowerOfficeClient:
         if subscription_key is None:
             subscription_key = str(settings.POWEROFFICE_SUBSCRIPTION_KEY)
         if rate_limiter is None:
-            rate = settings.POWEROFFICE_RATE_LIMIT if rate_limit is None else rate_limit
-            rate_limiter = get_rate_limiter(
-                subscription_key, rate=float(rate), redis_url=settings.REDIS_URL or None
-            )
+            rate_limiter = default_rate_limiter(subscription_key, rate=rate_limit)
         self.transport = Transport(
             client_key.strip(),
             application_key=application_key,
@@ -138,6 +139,7 @@ class PowerOfficeClient:
             timeout=_timeout(settings.POWEROFFICE_TIMEOUT if timeout is None else timeout),
             session=session,
             rate_limiter=rate_limiter,
+            lane=Lane(lane),
             max_attempts=int(
                 settings.POWEROFFICE_MAX_ATTEMPTS if max_attempts is None else max_attempts
             ),

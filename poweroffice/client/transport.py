@@ -51,7 +51,8 @@ from .errors import (
     try_again_after,
 )
 from .params import QueryValue, encode_json, query, split_long_lists
-from .ratelimit import RateLimiter, key_fingerprint
+from .ratelimit import Lane, RateLimiter, key_fingerprint
+from .ratelimit.wire import mount_reporting_adapter, on_the_wire
 from .stats import ClientStats
 from .tokens import TokenCache
 
@@ -141,6 +142,7 @@ class Transport:
         timeout: Timeout,
         session: requests.Session | None,
         rate_limiter: RateLimiter,
+        lane: Lane,
         max_attempts: int,
         max_429_retries: int,
         backoff_base: float,
@@ -161,8 +163,12 @@ class Transport:
         self.token_renew_margin = token_renew_margin
         self.lookup_patience = lookup_patience
         self.rate_limiter = rate_limiter
+        # Which queue of the limiter this client's requests wait in; read on every request.
+        self.lane = Lane(lane)
         self.session = session or requests.Session()
         self._owns_session = session is None
+        if session is None:
+            mount_reporting_adapter(self.session)  # tells the limiter when a request has left
         self.stats = ClientStats()
         self._token_lock = threading.Lock()
         self.tokens = TokenCache(
@@ -170,6 +176,7 @@ class Transport:
         )
         self._last_token: str | None = None
         self.api_path = urlsplit(self.api_url).path.rstrip("/")
+        self._limiter_client = key_fingerprint(client_key)[:16]
 
     @property
     def token_cache_key(self) -> str:
@@ -299,27 +306,28 @@ class Transport:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         headers.update(call.headers)
+        # The PowerOffice client (by a hash of its key) is who the limiter shares out between.
         before = time.monotonic()
-        ticket = self.rate_limiter.acquire()
+        ticket = self.rate_limiter.acquire(lane=self.lane, client=self._limiter_client)
         started = time.monotonic()
         if started - before > 0.001:
             self.stats.add("rate_limit_wait", started - before)
         self.stats.add("requests")
         try:
-            response = self.session.request(
-                call.method,
-                call.url,
-                headers=headers,
-                timeout=self.timeout,
-                params=call.params,
-                data=call.data,
-                files=call.files,
-                auth=call.auth,
-            )
+            # The limiter counts the request from the moment it has been written.
+            with on_the_wire(lambda: self.rate_limiter.sent(ticket)):
+                response = self.session.request(
+                    call.method,
+                    call.url,
+                    headers=headers,
+                    timeout=self.timeout,
+                    params=call.params,
+                    data=call.data,
+                    files=call.files,
+                    auth=call.auth,
+                )
         except requests.RequestException as exc:
-            self.rate_limiter.release(ticket)
             raise self._transport_error(call, exc, started) from None
-        self.rate_limiter.release(ticket)
         duration = (time.monotonic() - started) * 1000
         self.stats.count_response(response.status_code)
         if not call.authenticated:

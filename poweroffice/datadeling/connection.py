@@ -15,6 +15,7 @@ from bitnet.audit.services import Change, audit_record
 from bitnet.models import AuditArea, Subgroup, User
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
+from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
 from poweroffice.models import Connection
 
@@ -47,14 +48,19 @@ def connection_client_for_key(client_key: str) -> PowerOfficeClient:
 
 
 @sensitive_variables()
-def connection_client(connection: Connection) -> PowerOfficeClient:
-    """A client for the connection's stored key. Raises NotConnected when there is none."""
+def connection_client(
+    connection: Connection, *, lane: Lane = Lane.INTERACTIVE
+) -> PowerOfficeClient:
+    """A client for the connection's stored key. Raises NotConnected when there is none.
+
+    ``lane``: the rate limiter's queue, ``Lane.BULK`` for work of many requests that no person
+    waits on, so that it never holds back another client's single export."""
     if not connection.client_key_encrypted:
         raise NotConnected(
             f"{connection.subgroup.name} har ingen klientnøkkel. "
             "Legg den inn under Administrasjon > Datadeling."
         )
-    return PowerOfficeClient(decrypt_secret(connection.client_key_encrypted))
+    return PowerOfficeClient(decrypt_secret(connection.client_key_encrypted), lane=lane)
 
 
 @sensitive_variables("client_key")

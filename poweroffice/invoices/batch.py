@@ -25,6 +25,7 @@ from accounting.models import ExportStatus, Invoice, InvoiceLine
 from accounting.pdf import invoice_specification_pdf
 from bitnet.models import User
 from poweroffice.client.errors import PowerOfficeError
+from poweroffice.client.ratelimit import Lane
 from poweroffice.datadeling.selectors import connections_of
 from poweroffice.invoices.export import (
     CLAIMABLE,
@@ -231,7 +232,8 @@ def invoices_export(
     for subgroup_id, subgroup_ids in by_subgroup.items():
         cache: ExportCache | None
         try:
-            cache = export_cache_for(connections.get(subgroup_id))
+            # Many invoices: the bulk lane, behind any single export waiting.
+            cache = export_cache_for(connections.get(subgroup_id), lane=Lane.BULK)
         except ExportProblem:
             cache = None  # each invoice records the reason in its own attempt
         try:

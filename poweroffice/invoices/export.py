@@ -35,6 +35,7 @@ from accounting.pdf import invoice_specification_pdf, specification_filename
 from bitnet.models import User
 from poweroffice.chart.selectors import prerequisites_hold_reason
 from poweroffice.client.errors import PowerOfficeError, ValidationError
+from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
 from poweroffice.datadeling.selectors import connection_get
@@ -85,8 +86,11 @@ class ExportResult:
 # --- the cache for one run -----------------------------------------------------------------------
 
 
-def export_cache_for(connection: Connection | None, *, subgroup_name: str = "") -> ExportCache:
-    """A fresh reference-data cache (and client) for one subgroup's connection."""
+def export_cache_for(
+    connection: Connection | None, *, subgroup_name: str = "", lane: Lane = Lane.INTERACTIVE
+) -> ExportCache:
+    """A fresh reference-data cache (and client, in the rate limiter's ``lane``) for one
+    subgroup's connection."""
     if connection is None or not connection.enabled:
         name = connection.subgroup.name if connection else subgroup_name
         raise ExportProblem(
@@ -95,7 +99,7 @@ def export_cache_for(connection: Connection | None, *, subgroup_name: str = "") 
             kind="not_enabled",
         )
     try:
-        client = connection_client(connection)
+        client = connection_client(connection, lane=lane)
     except NotConnected as exc:
         raise ExportProblem(str(exc), kind="no_key") from None
     except SecretUnreadable as exc:

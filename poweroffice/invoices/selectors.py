@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounting.models import ExportStatus, Invoice
+from poweroffice.client.ratelimit import Lane, QueueStatus, rate_limit_queue
 from poweroffice.models import Connection, ExportAttempt, ExportBatch
 
 # How many attempts each row shows when expanded (the newest first).
@@ -148,7 +149,43 @@ def export_batch_progress(batch: ExportBatch) -> dict[str, Any]:
         "skipped": batch.skipped,
         "percent": percent,
         "text": text,
+        "queue": None if finished else export_queue(),
     }
+
+
+def export_queue() -> dict[str, Any]:
+    """The queue for PowerOffice ahead of an export of many invoices now: requests waiting in
+    the rate limiter ahead of the bulk lane, and roughly how long that takes."""
+    status = rate_limit_queue()
+    wait = status.wait_estimate(Lane.BULK)
+    return {
+        "ahead": status.ahead(Lane.BULK),
+        "wait_seconds": round(wait, 1),
+        "clients": status.bulk_clients,
+        "text": _queue_text(status, wait),
+    }
+
+
+def _queue_text(status: QueueStatus, wait: float) -> str:
+    if status.blocked_for > 0:
+        return f"PowerOffice ba oss vente litt: fortsetter om {_seconds(status.blocked_for)}."
+    ahead = status.ahead(Lane.BULK)
+    if not ahead:
+        return "Kø hos PowerOffice: ingen forespørsler venter foran."
+    text = f"Kø hos PowerOffice: {ahead} {'forespørsel' if ahead == 1 else 'forespørsler'} "
+    text += f"foran, ca. {_seconds(wait)}"
+    if status.bulk_clients > 1:
+        text += f"; {status.bulk_clients} klienter deler grensen på {status.limit} forespørsler"
+        text += " i sekundet"
+    return text + "."
+
+
+def _seconds(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    return f"{round(seconds / 60)} min"
 
 
 def export_batch_shown(*, agency_id: int, batch_id: str | None) -> ExportBatch | None:

@@ -51,6 +51,7 @@ from accounting.models import PaymentStatus
 from bitnet.models import Subgroup
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
+from poweroffice.client.ratelimit import Lane
 from poweroffice.client.values import parse_timestamp
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
@@ -221,7 +222,7 @@ def payments_run(*, run: PaymentSyncRun) -> PaymentSyncRun:
     try:
         if not connection.enabled:
             raise NotConnected("PowerOffice som regnskapssystem is off")
-        client = connection_client(connection)
+        client = connection_client(connection, lane=Lane.BULK)  # nobody waits on it
         with client:
             if run.mode == PaymentSyncRun.Mode.FULL:
                 note = _missing_note(_run_full(run=run, client=client, progress=progress))

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from payroll.models import PayrollExport, PayrollExportLog
 from poweroffice.client.client import PowerOfficeClient
+from poweroffice.client.ratelimit import Lane
 from poweroffice.datadeling.connection import NotConnected, connection_client
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.salary.selectors import stale_filter
@@ -76,11 +77,12 @@ def export_release_logs(export: PayrollExport) -> None:
 
 
 def export_client(export: PayrollExport) -> PowerOfficeClient:
-    """A client for the export's subgroup. Raises NotConnected or SecretUnreadable."""
+    """A client for the export's subgroup, in the rate limiter's bulk lane (one request per
+    salary line). Raises NotConnected or SecretUnreadable."""
     connection = connection_get(subgroup_id=export.subgroup_id)
     if connection is None:
         raise NotConnected(f"{export.subgroup.name} har ingen tilkobling til PowerOffice Go.")
-    return connection_client(connection)
+    return connection_client(connection, lane=Lane.BULK)
 
 
 @contextmanager

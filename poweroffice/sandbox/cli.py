@@ -19,12 +19,21 @@ TOKEN_VARIABLE = "POWEROFFICE_SANDBOX_TOKEN"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--latency-ms", type=int, default=0, help="Added to every API answer.")
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="Round trip added to every API answer."
+    )
+    parser.add_argument(
+        "--latency-jitter-ms",
+        type=int,
+        default=0,
+        help="Up to this much more on the way there, at random (network delay variation).",
+    )
     parser.add_argument(
         "--rate-limit",
         type=float,
         default=10,
-        help="Requests per second per subscription key (sliding 1 s window); 0 = off.",
+        help="Requests per second per subscription key, counted on arrival over a sliding "
+        "1 s window; 0 = off.",
     )
     parser.add_argument(
         "--read-lag-ms",
@@ -74,6 +83,7 @@ def serve(options: dict, write: Callable[[str], None]) -> None:
         port=options["port"],
         rate_limit=options["rate_limit"],
         latency_ms=options["latency_ms"],
+        latency_jitter_ms=options["latency_jitter_ms"],
         token_lifetime=options["token_lifetime"],
         read_lag_ms=options["read_lag_ms"],
         state_file=options["state_file"],

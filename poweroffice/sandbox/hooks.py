@@ -127,14 +127,21 @@ def _number(body: dict, key: str, *, minimum: float = 0):
 def _set_config(state: SandboxState, body: dict) -> None:
     only_keys(
         body,
-        ("rate_limit", "latency_ms", "token_lifetime", "read_lag_ms", "empty_list_404"),
+        (
+            "rate_limit",
+            "latency_ms",
+            "latency_jitter_ms",
+            "token_lifetime",
+            "read_lag_ms",
+            "empty_list_404",
+        ),
         "config key(s)",
     )
     if "empty_list_404" in body:
         if not isinstance(body["empty_list_404"], bool):
             raise bad("empty_list_404 must be true or false.")
         state.config["empty_list_404"] = body["empty_list_404"]
-    for key in ("rate_limit", "latency_ms", "read_lag_ms"):
+    for key in ("rate_limit", "latency_ms", "latency_jitter_ms", "read_lag_ms"):
         if key in body:
             state.config[key] = _number(body, key)
     if "token_lifetime" in body:

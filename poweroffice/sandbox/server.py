@@ -11,14 +11,20 @@ The hooks and the page are guarded (guard.py): same origin, JSON, and a hook tok
 sandbox runs open for a local demo. Every answer says SANDBOX in its ``X-Sandbox`` header.
 """
 
+import contextlib
+import io
 import json
+import random
 import re
 import secrets
+import socket
+import struct
 import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
@@ -54,6 +60,31 @@ def _json_or_none(raw: bytes):
         return json.loads(raw.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
+
+
+# The kernel's receive time of each read (Linux), so that a request's arrival is when it reached
+# the machine, not when a busy handler thread got round to it.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
+
+
+class _ArrivalReader(io.RawIOBase):
+    """The connection's bytes, noting the kernel's receive time of the latest read."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.received: float | None = None  # time.time() of the latest read, when known
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size, ancillary, _flags, _address = self.sock.recvmsg_into([buffer], socket.CMSG_SPACE(16))
+        self.received = None
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanos = struct.unpack("qq", data[:16])
+                self.received = seconds + nanos / 1e9
+        return size
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -97,6 +128,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def end_headers(self):
         self.send_header(*SANDBOX_HEADER)
         super().end_headers()
+
+    def setup(self) -> None:
+        super().setup()
+        self._arrivals = None
+        if SO_TIMESTAMPNS is not None:
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                return
+            self._arrivals = _ArrivalReader(self.connection)
+            self.rfile = io.BufferedReader(self._arrivals)
+
+    def parse_request(self) -> bool:
+        # The request line has just been read: the request's arrival, for the rate limit (the
+        # kernel's receive time when known, else now). As (time.monotonic(), time.time()).
+        now, wall = time.monotonic(), time.time()
+        received = self._arrivals.received if self._arrivals else None
+        if received is not None and 0 <= wall - received < 60:
+            now, wall = now - (wall - received), received
+        self.arrived = (now, wall)
+        return super().parse_request()
 
     def log_message(self, format, *args):
         if self.server.verbose:
@@ -239,9 +291,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 entry["body_text"] = body.decode("utf-8", "replace")
         logged = False
         try:
+            # PowerOffice's gateway counts a request against the rate limit when it arrives,
+            # whenever it is answered: here, when its request line came in, plus the jitter
+            # (network delay variation, at random up to latency_jitter_ms) it would have had
+            # on the way.
             latency = state.config["latency_ms"]
-            if latency:
-                time.sleep(latency / 1000)
+            jitter = state.config.get("latency_jitter_ms") or 0
+            extra = random.uniform(0, jitter) / 1000 if jitter else 0.0
+            arrived_at, arrived_wall = (t + extra for t in self.arrived)
+            entry["arrived"] = datetime.fromtimestamp(arrived_wall, UTC).isoformat()
+            if latency or extra:
+                time.sleep(latency / 1000 + extra)
             client_id = client["client_id"] if client else None
             fault = state.match_fault(
                 method=method, route=route, client_id=client_id, when="before"
@@ -259,7 +319,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     response = _fault_response(fault)
             if response is None:
                 response = self._answer(
-                    method, path, route, env, pairs, body, token, subscription_key
+                    method, path, route, env, pairs, body, token, subscription_key, arrived_at
                 )
                 after = state.match_fault(
                     method=method, route=route, client_id=client_id, when="after"
@@ -289,13 +349,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if not logged:
                 self._log(entry, started)
 
-    def _answer(self, method, path, route, env, pairs, body, token, subscription_key) -> Response:
+    def _answer(
+        self, method, path, route, env, pairs, body, token, subscription_key, arrived_at: float
+    ) -> Response:
         """The gateway's checks (a subscription key it knows, its rate limit), then PowerOffice's
         answer."""
         state = self.state
         if not subscription_key or not state.known_subscription_key(subscription_key):
             return subscription_refused_response(missing=not subscription_key)
-        retry = state.rate_hit(subscription_key)
+        retry = state.rate_hit(subscription_key, at=arrived_at)
         if retry:
             return rate_limited_response(retry)
         return self._process(method, path, route, env, pairs, body, token, subscription_key)
@@ -390,6 +452,14 @@ class SandboxServer(ThreadingHTTPServer):
         self.guard = guard
         self.verbose = verbose
 
+    def server_bind(self) -> None:
+        # Set on the listening socket, the receive times reach each accepted connection's first
+        # request too (which may be waiting before the handler starts).
+        if SO_TIMESTAMPNS is not None:
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        super().server_bind()
+
 
 @dataclass
 class SandboxHandle:
@@ -438,6 +508,7 @@ def make_server(
     port: int = 0,
     rate_limit: float = 10,
     latency_ms: int = 0,
+    latency_jitter_ms: int = 0,
     token_lifetime: int = 1200,
     read_lag_ms: int = 0,
     state_file: str | None = None,
@@ -451,6 +522,7 @@ def make_server(
     state = SandboxState(
         rate_limit=rate_limit,
         latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
         token_lifetime=token_lifetime,
         read_lag_ms=read_lag_ms,
         state_file=state_file,

@@ -6,6 +6,7 @@ counting never waits behind a slow handler.
 """
 
 import base64
+import bisect
 import json
 import math
 import os
@@ -15,7 +16,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import deque
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +75,7 @@ class SandboxState:
         *,
         rate_limit: float = 10,
         latency_ms: int = 0,
+        latency_jitter_ms: int = 0,
         token_lifetime: int = 1200,
         read_lag_ms: int = 0,
         state_file: str | None = None,
@@ -83,6 +84,7 @@ class SandboxState:
         self.defaults = {
             "rate_limit": rate_limit,
             "latency_ms": latency_ms,
+            "latency_jitter_ms": latency_jitter_ms,
             "token_lifetime": token_lifetime,
             "read_lag_ms": read_lag_ms,
             # Answer 404 instead of 204 for "none found" where the contract declares it.
@@ -95,7 +97,7 @@ class SandboxState:
         self.fault_seq = 0
         self.log: list[dict] = []
         self.log_seq = 0
-        self._rate: dict[str, deque] = {}
+        self._rate: dict[str, list[float]] = {}
         self._rate_lock = threading.Lock()
         self.state_file = state_file
         self._save_timer: threading.Timer | None = None
@@ -252,23 +254,31 @@ class SandboxState:
 
     # -- rate limit --------------------------------------------------------------------------
 
-    def rate_hit(self, subscription_key: str) -> int | None:
-        """Count one request in the sliding one-second window of its subscription key.
+    def rate_hit(self, subscription_key: str, *, at: float | None = None) -> int | None:
+        """Count one request, as it arrives, in the sliding one-second window of its
+        subscription key (PowerOffice's gateway counts arrivals: it cannot see when we sent).
 
-        Returns None when allowed, otherwise the whole seconds to wait. Refused requests are
-        not counted, so a client that backs off for the advertised time gets through.
+        ``at`` is the arrival (``time.monotonic()``; now when not given). Requests may be
+        counted a little out of their order of arrival (threads), so a request is refused when
+        taking it would put more than the limit into any one second around it. Returns None
+        when allowed, otherwise the whole seconds to wait. Refused requests are not counted, so
+        a client that backs off for the advertised time gets through.
         """
         limit = self.config["rate_limit"]
         if not limit:
             return None
-        now = time.monotonic()
+        now = time.monotonic() if at is None else at
         with self._rate_lock:
-            window = self._rate.setdefault(subscription_key, deque())
-            while window and window[0] <= now - 1.0:
-                window.popleft()
-            if len(window) >= limit:
-                return max(1, math.ceil(window[0] + 1.0 - now))
-            window.append(now)
+            arrivals = self._rate.setdefault(subscription_key, [])
+            while arrivals and arrivals[0] <= now - 2.0:
+                arrivals.pop(0)
+            taken = sorted([*arrivals, now])
+            first = bisect.bisect_left(taken, now)
+            for end in taken[first : bisect.bisect_left(taken, now + 1.0)]:
+                start = bisect.bisect_right(taken, end - 1.0)
+                if bisect.bisect_right(taken, end) - start > limit:
+                    return max(1, math.ceil(taken[start] + 1.0 - now))
+            bisect.insort(arrivals, now)
             return None
 
     # -- faults ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 
 from poweroffice.client.client import PowerOfficeClient
-from poweroffice.client.ratelimit import LocalRateLimiter
+from poweroffice.client.ratelimit import Lane, LocalRateLimiter
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/2"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
@@ -21,16 +21,18 @@ class CountingLimiter(LocalRateLimiter):
     def __init__(self, rate: float = 10_000) -> None:
         super().__init__(rate)
         self.acquired = 0
-        self.released = 0
+        self.sent_count = 0
+        self.lanes: list[Lane] = []
         self.penalties: list[float] = []
 
-    def acquire(self) -> int:
+    def acquire(self, *, lane: Lane = Lane.INTERACTIVE, client: str = "") -> str:
         self.acquired += 1
-        return super().acquire()
+        self.lanes.append(lane)
+        return super().acquire(lane=lane, client=client)
 
-    def release(self, ticket: object) -> None:
-        self.released += 1
-        super().release(ticket)
+    def sent(self, ticket: str) -> None:
+        self.sent_count += 1
+        super().sent(ticket)
 
     def penalize(self, seconds: float) -> None:
         self.penalties.append(seconds)

@@ -1,10 +1,13 @@
 """Økonomi > Ikke eksporterte fakturaer (list, reasons, red eye, export one, Eksporter alle with
 its progress JSON) and the specification PDF."""
 
+import uuid
+
 import pytest
 from django.utils import timezone
 
 from accounting.models import ExportStatus, Invoice
+from poweroffice.client.ratelimit import Lane, default_rate_limiter
 from poweroffice.invoices.export import invoice_export
 from poweroffice.models import AttemptTrigger, ExportBatch
 from tests.factories import CustomerFactory, OfficeFactory, SubgroupFactory
@@ -142,6 +145,7 @@ def test_export_all_runs_in_the_background_with_progress(
         "skipped": 0,
         "percent": 100,
         "text": "Ferdig: 3 av 3 eksportert",
+        "queue": None,
     }
     assert len(world.vouchers()) == 3
     hidden.refresh_from_db()
@@ -173,6 +177,39 @@ def test_progress_json_while_running(client, export_world, finance_a):
     response = client.post(f"{URL}eksporter-alle/")
     assert response["Location"] == f"{URL}?eksport={batch.pk}"
     assert ExportBatch.objects.count() == 1
+
+
+def test_progress_shows_the_queue_ahead_at_poweroffice(client, export_world, finance_a, settings):
+    # A subscription key of its own: no other test's requests stand in this queue.
+    settings.POWEROFFICE_SUBSCRIPTION_KEY = f"queue-{uuid.uuid4()}"
+    limiter = default_rate_limiter()
+    batch = ExportBatch.objects.create(
+        agency=export_world.subgroup.agency,
+        created_by=finance_a,
+        invoice_ids=[1, 2],
+        total=2,
+        status=ExportBatch.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+    )
+    client.force_login(finance_a)
+    try:
+        idle = client.get(f"{URL}eksport/{batch.pk}/").json()["queue"]
+        assert (idle["ahead"], idle["text"]) == (
+            0,
+            "Kø hos PowerOffice: ingen forespørsler venter foran.",
+        )
+        # Another client's bulk work fills the window, and two more of its requests wait.
+        for n in range(limiter.limit):
+            assert limiter.try_acquire(ticket=f"sent-{n}", lane=Lane.BULK, client="other") is None
+        for ticket in ("waiting-1", "waiting-2"):
+            assert limiter.try_acquire(ticket=ticket, lane=Lane.BULK, client="other") is not None
+        busy = client.get(f"{URL}eksport/{batch.pk}/").json()["queue"]
+        page = client.get(URL).content.decode()
+    finally:
+        limiter.reset()
+    assert busy["ahead"] == 2
+    assert busy["text"].startswith("Kø hos PowerOffice: 2 forespørsler foran, ca. ")
+    assert 'id="export-progress-queue"' in page and "2 forespørsler foran" in page
 
 
 def test_specification_pdf(client, export_world, finance_a, user_a):

@@ -1,11 +1,13 @@
 """The shared rate limit and the faults a test can set up."""
 
+import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from poweroffice.sandbox.state import SandboxState
 from tests.poweroffice.sandbox.support import (
     RATE_LIMIT_BODY,
     basic,
@@ -45,6 +47,28 @@ def test_rate_limit_is_shared_by_every_client_key_and_counts_token_calls(sandbox
     assert throttled[1].json() == RATE_LIMIT_BODY
     assert throttled[0].headers["Retry-After"] == "1"
     assert [e["route"] for e in sandbox.requests_log(status="429")] == ["/VatCodes", "/OAuth/Token"]
+
+
+def test_rate_limit_counts_arrivals_in_any_second_whatever_order_they_are_counted():
+    # Threads may count requests a little out of their order of arrival: a late-counted one is
+    # refused when it would put a fourth arrival into any one second.
+    state = SandboxState(rate_limit=3)
+    assert [state.rate_hit("key", at=t) for t in (100.1, 100.2, 100.9)] == [None] * 3
+    assert state.rate_hit("key", at=100.0) == 1  # (99.9, 100.9] would hold four
+    assert state.rate_hit("key", at=101.11) is None  # (100.11, 101.11] holds three
+    assert state.rate_hit("other", at=100.0) is None  # another subscription key
+
+
+def test_rate_limit_counts_a_request_when_it_arrives_with_the_configured_jitter(sandbox):
+    client = sandbox.create_client()
+    api = sandbox.api(client["client_key"])
+    sandbox.config(rate_limit=10, latency_ms=20, latency_jitter_ms=5)
+    assert sandbox.config()["latency_jitter_ms"] == 5
+    before = time.time()
+    assert api.get("/Departments").status_code == 200
+    (entry,) = sandbox.requests_log(path="/Departments")
+    # Counted when it arrived (plus the jitter), not when its answer left.
+    assert before <= dt.datetime.fromisoformat(entry["arrived"]).timestamp()
 
 
 def test_rate_limit_off(sandbox):
