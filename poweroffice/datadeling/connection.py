@@ -14,6 +14,7 @@ from bitnet.models import Subgroup
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
+from poweroffice.invoices.refcache import reference_cache_clear
 from poweroffice.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ def connection_store_client_key(*, connection: Connection, client_key: str) -> V
         connection.verified_at = timezone.now()
         connection.verify_error = ""
         connection.save()
+    # A new key is a fresh start: what was kept of the client is read again.
+    reference_cache_clear(connection=connection)
     return result
 
 

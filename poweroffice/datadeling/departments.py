@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from poweroffice.datadeling.connection import connection_client
+from poweroffice.invoices.refcache import reference_cache_refresh
 from poweroffice.models import Connection, Department
 
 
@@ -59,6 +60,9 @@ def departments_sync(*, connection: Connection) -> DepartmentSyncResult:
         gone = [d.pk for ext, d in existing.items() if ext not in seen and d.is_active]
         Department.objects.filter(pk__in=gone).update(is_active=False)
         Connection.objects.filter(pk=connection.pk).update(departments_synced_at=timezone.now())
+    # The chart may have changed with the departments (accounts that require one): the export
+    # reads it again.
+    reference_cache_refresh(connection=connection, kinds=("departments", "accounts", "vat_codes"))
     return DepartmentSyncResult(
         fetched=len(remote), created=created, updated=updated, deactivated=len(gone)
     )

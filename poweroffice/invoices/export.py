@@ -34,12 +34,13 @@ from accounting.models import ExportStatus, Invoice, InvoiceLine, PaymentStatus
 from accounting.pdf import invoice_specification_pdf, specification_filename
 from bitnet.models import User
 from poweroffice.chart.selectors import prerequisites_hold_reason
-from poweroffice.client.errors import PowerOfficeError, ValidationError
+from poweroffice.client.errors import NotFoundError, PowerOfficeError, ValidationError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.invoices.customers import customer_ensure
 from poweroffice.invoices.products import product_ensure
+from poweroffice.invoices.refcache import KINDS
 from poweroffice.invoices.reference import ExportCache, ExportProblem
 from poweroffice.invoices.voucher import (
     PreparedVoucher,
@@ -168,6 +169,56 @@ def _upload_specification(invoice: Invoice, cache: ExportCache, voucher_id: str)
         ) from exc
 
 
+# Which kind of reference data a field of a 404 on the voucher refers to (the problem details'
+# "errors" name the field, e.g. "OutgoingInvoiceLines[0].ProductId").
+_REFERENCE_FIELDS = {
+    "AccountId": "accounts",
+    "VatId": "vat_codes",
+    "ProductId": "products",
+    "CustomerAccountId": "customers",
+    "SalesPersonEmployeeId": "employees",
+    "DepartmentId": "departments",
+}
+
+
+def _stale_kinds(error: Exception) -> tuple[str, ...]:
+    """The kinds of reference data that reading again might fix: those an ExportProblem was
+    found in, or those a 404 on the voucher names (all of them when it names none)."""
+    if isinstance(error, ExportProblem):
+        return error.refresh
+    if not isinstance(error, NotFoundError):
+        return ()
+    errors = error.body.get("errors") if isinstance(error.body, dict) else None
+    fields = (
+        {str(name).rsplit(".", 1)[-1] for name in (errors or {})}
+        if isinstance(errors, dict)
+        else set()
+    )
+    named = {_REFERENCE_FIELDS[name] for name in fields if name in _REFERENCE_FIELDS}
+    return tuple(sorted(named)) or KINDS
+
+
+def _book(
+    invoice: Invoice, lines: list[InvoiceLine], cache: ExportCache, voucher_id: str
+) -> tuple[PreparedVoucher, str]:
+    """Check the invoice against PowerOffice's reference data and post the voucher (unless it is
+    there already). A problem with kept reference data, or a 404 on a kept id, reads that data
+    again and tries once more."""
+    for last_try in (False, True):
+        try:
+            prepared = voucher_prepare(invoice=invoice, lines=lines, cache=cache)
+            if not voucher_id:
+                voucher_id = _create_voucher(invoice, lines, prepared, cache)
+            return prepared, voucher_id
+        except (ExportProblem, NotFoundError) as exc:
+            if last_try or not cache.refresh(_stale_kinds(exc)):
+                raise
+            reason = exc.kind if isinstance(exc, ExportProblem) else "404"
+            logger.info("Invoice %s: reference data read again (%s)", invoice.pk, reason)
+            cache.prefetch_invoices([invoice.pk])
+    raise AssertionError("unreachable")
+
+
 def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: bool) -> str:
     """Send one claimed invoice; return the voucher id. Raises ExportProblem/PowerOfficeError."""
     lines = list(
@@ -175,7 +226,6 @@ def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: 
     )
     if not lines:
         raise ExportProblem(f"Faktura {invoice.number} har ingen linjer.", kind="empty")
-    prepared = voucher_prepare(invoice=invoice, lines=lines, cache=cache)
     voucher_id = invoice.external_voucher_id
     if not voucher_id and look_first:
         found = cache.client.find_outgoing_invoice(
@@ -183,8 +233,7 @@ def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: 
         )
         if found is not None:
             voucher_id = str(found["Id"])
-    if not voucher_id:
-        voucher_id = _create_voucher(invoice, lines, prepared, cache)
+    _, voucher_id = _book(invoice, lines, cache, voucher_id)
     if cache.connection.include_specification:
         _upload_specification(invoice, cache, voucher_id)
     return voucher_id
@@ -270,6 +319,8 @@ def _run(
         if cache is None:
             connection = connection_get(subgroup_id=invoice.subgroup_id)
             cache = export_cache_for(connection, subgroup_name=invoice.subgroup.name)
+            # What the invoice lacks, in one request per kind rather than one per line.
+            cache.prefetch_invoices([invoice.pk])
         elif cache.subgroup_id != invoice.subgroup_id:
             raise ValueError("the cache belongs to another subgroup")
         look_first = stale or _may_have_arrived(invoice, attempt)
