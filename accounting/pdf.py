@@ -79,10 +79,14 @@ def invoice_specification_pdf(*, invoice: Invoice) -> bytes:
     ``invoice`` should come with agency, subgroup, office, customer and credited_invoice selected;
     the lines are read here.
     """
+    return pdf_from_html(invoice_specification_html(invoice=invoice))
+
+
+def pdf_from_html(html: str) -> bytes:
+    """WeasyPrint in this process (accounting/pdfworkers.py renders in child processes)."""
     from weasyprint import HTML  # imported late: loading WeasyPrint costs ~0.3 s
 
-    html = invoice_specification_html(invoice=invoice)
-    return HTML(string=html).write_pdf()
+    return HTML(string=html).write_pdf() or b""
 
 
 def specification_filename(invoice: Invoice) -> str:
