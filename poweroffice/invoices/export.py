@@ -26,14 +26,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounting.models import ExportStatus, Invoice, InvoiceLine, PaymentStatus
 from accounting.pdf import invoice_specification_pdf, specification_filename
 from bitnet.models import User
-from poweroffice.chart.selectors import prerequisites_hold_reason
 from poweroffice.client.errors import NotFoundError, PowerOfficeError, ValidationError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
@@ -49,7 +47,7 @@ from poweroffice.invoices.voucher import (
     voucher_reference,
 )
 from poweroffice.messages import Context, error_answer
-from poweroffice.models import AttemptOutcome, AttemptTrigger, Connection, ExportAttempt
+from poweroffice.models import AttemptOutcome, Connection, ExportAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +56,6 @@ CLAIMABLE = (
     ExportStatus.PENDING,
     ExportStatus.FAILED,
     ExportStatus.HELD,
-)
-
-HELD_DEFAULT = (
-    "Holdt tilbake: forutsetningene for PowerOffice er ikke oppfylt. Se sjekklisten under "
-    "Administrasjon > Datadeling."
 )
 
 
@@ -411,73 +404,3 @@ def invoice_export(
     duration_ms = int((time.monotonic() - started) * 1000)
     _record(invoice, attempt=attempt, result=result, claimed_at=now, duration_ms=duration_ms)
     return result
-
-
-# --- automatic export ----------------------------------------------------------------------------
-
-
-def prerequisites_reason(connection: Connection) -> str:
-    """Why a subgroup's automatic exports are held back, from the validation's last result."""
-    reason = prerequisites_hold_reason(connection)
-    if reason:
-        return reason
-    checks = connection.prerequisites if isinstance(connection.prerequisites, list) else []
-    failed = [
-        str(c.get("title") or c.get("message"))
-        for c in checks
-        if isinstance(c, dict) and c.get("status") == "error"
-    ]
-    if not failed:
-        return HELD_DEFAULT
-    return (
-        "Automatisk eksport er holdt tilbake fordi forutsetningene for PowerOffice ikke er "
-        f"oppfylt: {', '.join(failed).lower()}. Se Administrasjon > Datadeling."
-    )
-
-
-def invoice_queue_export(*, invoice_id: int) -> str:
-    """React to a committed invoice (accounting.hooks.invoice_committed).
-
-    If its subgroup exports automatically, mark it PENDING and enqueue the task; if the
-    subgroup's prerequisites are known to fail, hold it with the reason instead of producing a
-    stream of failures. Returns the status given ("" when nothing was done).
-    """
-    row = (
-        Invoice.objects.filter(pk=invoice_id, export_status=ExportStatus.NOT_EXPORTED)
-        .values("subgroup_id")
-        .first()
-    )
-    if row is None:
-        return ""
-    connection = connection_get(subgroup_id=row["subgroup_id"])
-    if (
-        connection is None
-        or not connection.enabled
-        or not connection.auto_export
-        or not connection.has_client_key
-    ):
-        return ""
-    if connection.prerequisites_ok is False:
-        Invoice.objects.filter(pk=invoice_id, export_status=ExportStatus.NOT_EXPORTED).update(
-            export_status=ExportStatus.HELD, export_error=prerequisites_reason(connection)
-        )
-        return ExportStatus.HELD
-    updated = Invoice.objects.filter(pk=invoice_id, export_status=ExportStatus.NOT_EXPORTED).update(
-        export_status=ExportStatus.PENDING, export_error="", export_claimed_at=timezone.now()
-    )
-    if updated:
-        _enqueue_export(invoice_id)
-    return ExportStatus.PENDING
-
-
-def _enqueue_export(invoice_id: int, trigger: str = AttemptTrigger.AUTOMATIC) -> None:
-    # Imported here: the task module imports this one.
-    from poweroffice.invoices.tasks import export_invoice
-
-    def send() -> None:
-        try:
-            export_invoice.delay(invoice_id, trigger)
-        except Exception:  # broker down: the invoice stays PENDING and the sweeper takes it
-            logger.warning("Could not enqueue the export of invoice %s", invoice_id, exc_info=True)
-
-    transaction.on_commit(send)

@@ -1,8 +1,14 @@
-"""A real Celery worker on Redis, killed with SIGKILL in the middle of "Eksporter alle", right after
-PowerOffice booked a voucher and before we heard the answer. After a restart and a sweep, every
-invoice is exported exactly once (counted in the sandbox) or visibly failed with its reason."""
+"""A real Celery worker on Redis.
+
+- Killed with SIGKILL in the middle of "Eksporter alle", right after PowerOffice booked a voucher
+  and before we heard the answer: after a restart and a sweep, every invoice is exported exactly
+  once (counted in the sandbox) or visibly failed with its reason.
+- A burst of automatic exports is exported by a few runs, not a task each, every invoice once; in
+  the steady state an automatic export sends its voucher and its PDF and nothing else.
+"""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +23,7 @@ from accounting.models import ExportStatus, Invoice
 from bitnet.celery import app as celery_app
 from poweroffice.invoices.batch import export_batch_create
 from poweroffice.invoices.sweep import export_sweep
-from poweroffice.models import ExportAttempt, ExportBatch
+from poweroffice.models import AttemptTrigger, ExportAttempt, ExportBatch
 from tests.fixtures.export import make_invoice
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,7 +45,7 @@ def _wait(predicate, *, timeout: float, what: str, step: float = 0.1):
 class Worker:
     """``celery -A bitnet worker`` in its own process group, on this test's database."""
 
-    def __init__(self, env: dict, name: str):
+    def __init__(self, env: dict, name: str, concurrency: int = 1):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log = open(LOG_DIR / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -51,7 +57,7 @@ class Worker:
                 "bitnet",
                 "worker",
                 "--pool=prefork",
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
@@ -197,3 +203,76 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
         "Avbrutt underveis"
     )
     assert batch.exported + batch.skipped == 10
+
+
+def _exported(invoices) -> bool:
+    return Invoice.objects.filter(
+        pk__in=[i.pk for i in invoices], export_status=ExportStatus.EXPORTED
+    ).count() == len(invoices)
+
+
+def _runs(worker: Worker) -> list[str]:
+    """The results the worker logged for its automatic export runs."""
+    worker.log.flush()
+    text = Path(worker.log.name).read_text()
+    return re.findall(
+        r"poweroffice\.tasks\.export_pending\[[^\]]+\] succeeded in [^:]+: '([^']*)'", text
+    )
+
+
+def test_a_burst_of_automatic_exports_is_one_run_each_invoice_once(
+    export_world, worker_env, settings
+):
+    world = export_world
+    world.set_options(auto_export=True, include_specification=True)
+    # Long enough for the whole burst below to find a run on its way.
+    settings.POWEROFFICE_AUTO_EXPORT_DELAY = 1.5
+    worker = Worker(worker_env, "export-burst", concurrency=2)
+    try:
+        worker.wait_ready()
+        warm = make_invoice(world)  # the products and the customer exist from now on
+        _wait(lambda: _exported([warm]), timeout=120, what="the first automatic export")
+        world.sandbox.clear_requests()
+
+        burst = [make_invoice(world) for _ in range(12)]
+        _wait(lambda: _exported(burst), timeout=180, what="the burst", step=0.3)
+        burst_log = [
+            (r["method"], r["route"], r["status"])
+            for r in world.sandbox.requests_log()
+            if r["client_name"] == world.client_name and r["route"] != "/OAuth/Token"
+        ]
+
+        world.sandbox.clear_requests()
+        settings.POWEROFFICE_AUTO_EXPORT_DELAY = 0.3
+        alone = make_invoice(world)
+        _wait(lambda: _exported([alone]), timeout=120, what="a lone automatic export")
+        alone_log = [
+            (r["method"], r["route"], r["status"])
+            for r in world.sandbox.requests_log()
+            if r["client_name"] == world.client_name and r["route"] != "/OAuth/Token"
+        ]
+        runs = _runs(worker)
+    finally:
+        worker.stop()
+
+    # Each invoice booked once, with its PDF, by one automatic attempt.
+    numbers = [int(v["InvoiceNo"]) for v in world.vouchers()]
+    assert sorted(numbers) == sorted(i.number for i in [warm, *burst, alone])
+    attachments = world.sandbox.state.clients[world.client_key]["attachments"]
+    assert set(attachments) == {v["Id"] for v in world.vouchers()}
+    for invoice in [*burst, alone]:
+        [attempt] = ExportAttempt.objects.filter(invoice=invoice)
+        assert attempt.trigger == AttemptTrigger.AUTOMATIC and attempt.outcome == "success"
+    # The steady state: the voucher and its PDF per invoice, nothing looked up again, whether
+    # the invoice came in a burst or alone.
+    assert sorted(burst_log) == sorted(
+        [("POST", "/Vouchers/OutgoingInvoiceJournals", 201)] * 12
+        + [("PUT", "/VoucherDocumentation", 204)] * 12
+    )
+    assert alone_log == [
+        ("POST", "/Vouchers/OutgoingInvoiceJournals", 201),
+        ("PUT", "/VoucherDocumentation", 204),
+    ]
+    # The burst was gathered into a few runs, not a task per invoice.
+    exported = [int(run.split()[0]) for run in runs]
+    assert sum(exported) == 14 and len(runs) < 12, runs
