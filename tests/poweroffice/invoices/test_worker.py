@@ -143,21 +143,25 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
             invoice_ids=[i.pk for i in invoices],
         )
 
-        def fifth_booked_not_recorded():
-            exporting = Invoice.objects.filter(
-                pk__in=batch.invoice_ids, export_status=ExportStatus.EXPORTING
-            ).count()
-            return len(world.vouchers()) == 5 and exporting == 1
+        def fifth_booked_not_answered():
+            # Booked in PowerOffice, but the sandbox logs a call only once it answers it.
+            answered = world.sandbox.requests_log(method="POST", path="OutgoingInvoiceJournals")
+            return len(world.vouchers()) > len(answered) >= 4
 
-        _wait(fifth_booked_not_recorded, timeout=120, what="the 5th voucher in PowerOffice")
+        _wait(fifth_booked_not_answered, timeout=120, what="the 5th voucher in PowerOffice")
         first.kill9()
 
-        states = dict(
-            Invoice.objects.filter(pk__in=batch.invoice_ids).values_list("pk", "export_status")
+        # The run had several invoices in flight (their vouchers posted or not, their PDFs
+        # uploaded or not): they are left claimed, the rest exported or still pending.
+        states = list(
+            Invoice.objects.filter(pk__in=batch.invoice_ids).values_list("export_status", flat=True)
         )
-        assert list(states.values()).count(ExportStatus.EXPORTED) == 4
-        assert list(states.values()).count(ExportStatus.EXPORTING) == 1
-        assert list(states.values()).count(ExportStatus.PENDING) == 5
+        in_flight = states.count(ExportStatus.EXPORTING)
+        assert in_flight >= 1
+        assert (
+            in_flight + states.count(ExportStatus.EXPORTED) + states.count(ExportStatus.PENDING)
+            == 10
+        )
         batch.refresh_from_db()
         assert batch.status == ExportBatch.Status.RUNNING
 
@@ -165,7 +169,7 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
         second.wait_ready()
         time.sleep(1.2)
         summary = export_sweep(claim_timeout=1, batch_stale=1, pending_grace=3600)
-        assert summary.recovered == 1  # asked PowerOffice, found the voucher
+        assert summary.recovered == in_flight  # asked PowerOffice first, found the 5th voucher
         assert summary.batches_requeued == 1
 
         def batch_done():
@@ -190,18 +194,20 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
         assert invoice.external_voucher_id == by_number[invoice.number]
     attachments = world.sandbox.state.clients[world.client_key]["attachments"]
     assert set(attachments) == set(by_number.values())  # every voucher has its PDF
-    # The killed attempt is visible as one that never finished.
-    killed = Invoice.objects.get(pk__in=batch.invoice_ids, export_attempts=2)
-    outcomes = list(
-        ExportAttempt.objects.filter(invoice=killed)
-        .order_by("started_at")
-        .values_list("outcome", "trigger")
-    )
-    assert outcomes == [("failed", "batch"), ("success", "sweeper")]
-    interrupted = ExportAttempt.objects.filter(invoice=killed, trigger="batch").get()
-    assert interrupted.error_kind == "interrupted" and interrupted.error.startswith(
-        "Avbrutt underveis"
-    )
+    # The killed attempts are visible as ones that never finished.
+    killed = Invoice.objects.filter(pk__in=batch.invoice_ids, export_attempts=2)
+    assert killed.count() == in_flight
+    for invoice in killed:
+        outcomes = list(
+            ExportAttempt.objects.filter(invoice=invoice)
+            .order_by("started_at")
+            .values_list("outcome", "trigger")
+        )
+        assert outcomes == [("failed", "batch"), ("success", "sweeper")]
+        interrupted = ExportAttempt.objects.filter(invoice=invoice, trigger="batch").get()
+        assert interrupted.error_kind == "interrupted" and interrupted.error.startswith(
+            "Avbrutt underveis"
+        )
     assert batch.exported + batch.skipped == 10
 
 
