@@ -14,6 +14,7 @@ error text. The child needs neither Django nor the database: the parent renders 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -80,7 +81,8 @@ class _Child:
 
     def close(self) -> None:
         if self.process.stdin:
-            self.process.stdin.close()
+            with contextlib.suppress(OSError):  # a child that died leaves a broken pipe
+                self.process.stdin.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
