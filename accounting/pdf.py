@@ -123,14 +123,15 @@ def invoice_specification_pdf(*, invoice: Invoice) -> bytes:
     ``invoice`` should come with agency, subgroup, office, customer and credited_invoice selected;
     the lines are read here.
     """
-    return html_to_pdf(invoice_specification_html(invoice=invoice))
+    return pdf_from_html(invoice_specification_html(invoice=invoice))
 
 
-def html_to_pdf(html: str) -> bytes:
-    """PDF bytes of our own HTML, fetching only data: URLs and our static files."""
+def pdf_from_html(html: str) -> bytes:
+    """PDF bytes of our own HTML, fetching only data: URLs and our static files (WeasyPrint in
+    this process; poweroffice/invoices/pdfs.py renders in child processes through it)."""
     from weasyprint import HTML  # imported late: loading WeasyPrint costs ~0.3 s
 
-    return bytes(HTML(string=html, url_fetcher=specification_url_fetcher()).write_pdf())
+    return HTML(string=html, url_fetcher=specification_url_fetcher()).write_pdf() or b""
 
 
 def specification_filename(invoice: Invoice) -> str:

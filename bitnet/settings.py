@@ -299,6 +299,16 @@ POWEROFFICE_EXPORT_PENDING_GRACE = _env("POWEROFFICE_EXPORT_PENDING_GRACE", env.
 POWEROFFICE_EXPORT_CLAIM_TIMEOUT = _env("POWEROFFICE_EXPORT_CLAIM_TIMEOUT", env.int, 600)
 POWEROFFICE_EXPORT_BATCH_STALE = _env("POWEROFFICE_EXPORT_BATCH_STALE", env.int, 300)
 POWEROFFICE_EXPORT_MAX_ATTEMPTS = _env("POWEROFFICE_EXPORT_MAX_ATTEMPTS", env.int, 5)
+# Automatic export: seconds a committed invoice waits so that a burst is exported by one run.
+POWEROFFICE_AUTO_EXPORT_DELAY = _env("POWEROFFICE_AUTO_EXPORT_DELAY", env.float, 0.3)
+# Invoices of one run exported at once (enough to keep the rate limit busy at PowerOffice's
+# latency), and WeasyPrint processes per worker process rendering their PDFs ahead.
+POWEROFFICE_EXPORT_THREADS = _env("POWEROFFICE_EXPORT_THREADS", env.int, 4)
+POWEROFFICE_PDF_RENDERERS = _env("POWEROFFICE_PDF_RENDERERS", env.int, 2)
+# PowerOffice's reference data kept between exports (poweroffice/invoices/refcache.py), seconds:
+# accounts, VAT codes, departments, employees; products and customers (which we create).
+POWEROFFICE_REFERENCE_TTL = _env("POWEROFFICE_REFERENCE_TTL", env.int, 3600)
+POWEROFFICE_REFERENCE_TTL_OWN = _env("POWEROFFICE_REFERENCE_TTL_OWN", env.int, 86400)
 # Payment check: rows per page of GET /OutgoingInvoices (PowerOffice's own default), and how many
 # seconds behind the run's start the watermark stays (poweroffice/payments/services.py says why).
 POWEROFFICE_PAYMENTS_PAGE_SIZE = _env("POWEROFFICE_PAYMENTS_PAGE_SIZE", env.int, 5000)

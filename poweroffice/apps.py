@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 def _on_invoice_committed(sender: object, invoice_id: int, **kwargs: object) -> None:
-    from poweroffice.invoices.export import invoice_queue_export
+    from poweroffice.invoices.automatic import invoice_queue_export
 
     invoice_queue_export(invoice_id=invoice_id)
 

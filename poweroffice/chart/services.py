@@ -33,6 +33,7 @@ from poweroffice.client.errors import PowerOfficeError, TransientError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
 from poweroffice.datadeling.selectors import connection_get
+from poweroffice.invoices.refcache import reference_cache_refresh
 from poweroffice.messages import Context, error_message
 from poweroffice.models import AccountValidation, Connection
 
@@ -87,6 +88,10 @@ def account_chart_validate(
         validation.save()
         _prune(subgroup)
         return validation
+    if connection is not None:
+        # The export reads the chart and the VAT codes again: what was just checked is what
+        # the next invoice uses.
+        reference_cache_refresh(connection=connection, kinds=("accounts", "vat_codes"))
     result = chart_result(
         chart=our_chart_get(subgroup=subgroup),
         po_accounts=po_accounts,

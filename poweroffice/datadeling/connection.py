@@ -17,6 +17,7 @@ from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
+from poweroffice.invoices.refcache import reference_cache_clear
 from poweroffice.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,8 @@ def connection_store_client_key(
         _record_key_change(
             connection, replaced=replaced, old_client=old_client, actor=actor, area=area
         )
+    # A new key is a fresh start: what was kept of the client is read again.
+    reference_cache_clear(connection=connection)
     return result
 
 

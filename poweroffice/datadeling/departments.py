@@ -11,6 +11,7 @@ from django.utils import timezone
 from bitnet.audit.services import EMPTY, Change, audit_record
 from bitnet.models import AuditArea, User
 from poweroffice.datadeling.connection import connection_client
+from poweroffice.invoices.refcache import reference_cache_refresh
 from poweroffice.models import Connection, Department
 
 # At most this many departments are named one by one in the Endringslogg entry of a sync.
@@ -112,6 +113,9 @@ def departments_sync(*, connection: Connection, actor: User | None = None) -> De
             fetched=len(remote), created=created, updated=updated, deactivated=len(gone)
         )
         _record_sync(connection, result, changes, actor)
+    # The chart may have changed with the departments (accounts that require one): the export
+    # reads it again.
+    reference_cache_refresh(connection=connection, kinds=("departments", "accounts", "vat_codes"))
     return result
 
 

@@ -1,31 +1,35 @@
-"""Exporting many invoices in one run: "Eksporter alle" in the background, the command line and
-the sweeper all go through :func:`invoices_export` (SPEC Part A, item 8, and "Running and scale").
+"""Exporting many invoices in one run: "Eksporter alle" in the background, the command line,
+the sweeper and bursts of automatic exports all go through :func:`invoices_export` (SPEC Part A,
+item 8, and "Running and scale").
 
-One run keeps one reference-data cache per subgroup, reads what it will need in bulk up front,
-renders the specification PDFs a few invoices ahead, and stops asking PowerOffice when it is down
-(the rest is left for the sweeper).
+One run keeps one reference-data cache per subgroup, reads what it will need in bulk up front
+(most of it kept from earlier runs, see refcache.py), exports several invoices at once so that
+the rate limit stays busy at PowerOffice's latency, renders the specification PDFs ahead in
+several processes (pdfs.py), and stops asking PowerOffice when it is down (the rest is left for
+the sweeper).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
+import threading
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections as db_connections
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounting.models import ExportStatus, Invoice, InvoiceLine
-from accounting.pdf import invoice_specification_pdf
+from accounting.models import ExportStatus, Invoice
 from bitnet.models import User
+from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
+from poweroffice.datadeling.connection import connection_client
 from poweroffice.datadeling.selectors import connections_of
 from poweroffice.invoices.export import (
     CLAIMABLE,
@@ -33,8 +37,9 @@ from poweroffice.invoices.export import (
     export_cache_for,
     invoice_export,
 )
-from poweroffice.invoices.products import product_code
+from poweroffice.invoices.pdfs import PdfPipeline
 from poweroffice.invoices.reference import ExportCache, ExportProblem
+from poweroffice.invoices.threads import DbThreadPool
 from poweroffice.messages import TRANSIENT_MESSAGE, Context, error_message
 from poweroffice.models import AttemptTrigger, ExportBatch
 
@@ -71,104 +76,117 @@ class ExportSummary:
         return len(self.exported) + len(self.failed) + len(self.skipped)
 
 
-# --- the specification PDFs ----------------------------------------------------------------------
+# --- one subgroup's invoices --------------------------------------------------------------------
 
 
-class PdfPipeline:
-    """Renders the specification PDFs of a run a few invoices ahead, in one background thread.
-
-    WeasyPrint is CPU work and the export mostly waits on PowerOffice (latency and the rate
-    limit), so rendering the next PDFs while this invoice's requests are in flight roughly halves
-    the time of a batch with "Send med fakturaspesifikasjon". Invoices are immutable once
-    created, so a PDF rendered before the claim is the same as one rendered after it.
-    """
-
-    DEPTH = 2
-
-    def __init__(self, invoice_ids: list[int]) -> None:
-        self.ids = invoice_ids
-        self.futures: dict[int, Future[bytes]] = {}
-        self.scheduled = 0
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-pdf")
-
-    @classmethod
-    def start(cls, invoice_ids: list[int]) -> PdfPipeline | None:
-        # A thread has its own database connection: it cannot see rows of a transaction that
-        # has not committed (as in a test wrapped in one), so inside one the PDF is made inline.
-        if transaction.get_connection().in_atomic_block or len(invoice_ids) < 2:
-            return None
-        return cls(invoice_ids)
-
-    @staticmethod
-    def _render(invoice_id: int) -> bytes:
-        invoice = Invoice.objects.select_related(
-            "agency", "subgroup", "office", "customer", "credited_invoice"
-        ).get(pk=invoice_id)
-        return invoice_specification_pdf(invoice=invoice)
-
-    def advance(self, position: int) -> None:
-        """Make sure the PDFs of ``ids[position : position + DEPTH]`` are on their way."""
-        while self.scheduled < min(len(self.ids), position + self.DEPTH):
-            invoice_id = self.ids[self.scheduled]
-            self.futures[invoice_id] = self.executor.submit(self._render, invoice_id)
-            self.scheduled += 1
-
-    def take(self, invoice: Invoice) -> bytes:
-        future = self.futures.pop(invoice.pk, None)
-        if future is not None:
-            try:
-                return future.result()
-            except Exception:  # rendered again below, where a failure is recorded as usual
-                logger.warning("Background PDF of invoice %s failed", invoice.pk, exc_info=True)
-        return invoice_specification_pdf(invoice=invoice)
-
-    def close(self) -> None:
-        for future in self.futures.values():
-            future.cancel()
-        # The thread's database connection is closed by the thread itself.
-        self.executor.submit(db_connections.close_all).result()
-        self.executor.shutdown(wait=True)
-
-
-# --- many invoices -------------------------------------------------------------------------------
-
-
-def _prefetch(cache: ExportCache, invoice_ids: list[int]) -> None:
-    """Read every id a list of invoices will need, in one request per kind."""
-    lines = InvoiceLine.objects.filter(invoice_id__in=invoice_ids).values_list(
-        "account__number", "article_id"
-    )
-    accounts: set[int] = set()
-    articles: set[int] = set()
-    for number, article_id in lines.distinct():
-        accounts.add(number)
-        articles.add(article_id)
-    heads = Invoice.objects.filter(pk__in=invoice_ids).values_list(
-        "customer__number", "created_by__employee_number"
-    )
-    customers: set[int] = set()
-    employees: set[int] = set()
-    for customer_number, employee_number in heads.distinct():
-        customers.add(customer_number)
-        if employee_number:
-            employees.add(employee_number)
-    cache.prefetch(
-        account_numbers=accounts,
-        product_codes=[product_code(a) for a in articles],
-        customer_numbers=customers,
-        employee_numbers=employees if cache.connection.include_employee_number else (),
-    )
-
-
-def _start_run(cache: ExportCache, invoice_ids: list[int]) -> None:
+def _start_run(cache: ExportCache, invoice_ids: list[int], *, threads: int) -> None:
     """Read the reference data one subgroup's invoices need and start rendering their PDFs."""
     try:
-        _prefetch(cache, invoice_ids)
+        cache.prefetch_invoices(invoice_ids)
     except PowerOfficeError as exc:
         # Not fatal: each invoice asks again for what it lacks and records a failure.
         logger.info("Prefetch for subgroup %s failed: %s", cache.subgroup_id, type(exc).__name__)
     if cache.connection.include_specification:
-        cache.pdfs = PdfPipeline.start(invoice_ids)
+        cache.pdfs = PdfPipeline.start(invoice_ids, ahead=threads)
+
+
+def _threads(invoice_ids: list[int]) -> int:
+    """How many invoices of a run are exported at once: enough to keep the rate limit busy at
+    PowerOffice's latency. None inside a transaction (a thread would not see its rows), and
+    none for a single invoice: it runs in the calling thread."""
+    if len(invoice_ids) < 2 or transaction.get_connection().in_atomic_block:
+        return 0
+    return max(0, min(int(settings.POWEROFFICE_EXPORT_THREADS), len(invoice_ids)))
+
+
+class _SubgroupRun:
+    """One subgroup's invoices, several at a time (each invoice's requests in order in one
+    thread: its voucher before its PDF). A credit note whose invoice is in the same run starts
+    only when that invoice is done, so PowerOffice can match the two at once. After a streak of
+    transient failures the rest is left waiting for the sweeper (PowerOffice is down)."""
+
+    def __init__(
+        self,
+        invoice_ids: list[int],
+        *,
+        cache: ExportCache | None,
+        threads: int,
+        report: Callable[[ExportResult], None],
+        export: Callable[[int, ExportCache | None], ExportResult],
+    ) -> None:
+        self.cache = cache
+        self.report = report
+        self.export = export
+        waiting = dict(
+            Invoice.objects.filter(
+                pk__in=invoice_ids, credited_invoice_id__in=invoice_ids
+            ).values_list("pk", "credited_invoice_id")
+        )
+        self.after: dict[int, list[int]] = defaultdict(list)
+        for credit_id, original_id in waiting.items():
+            self.after[original_id].append(credit_id)
+        self.queue = deque(pk for pk in invoice_ids if pk not in waiting)
+        self.pool = DbThreadPool(threads, name="export")
+        self.local = threading.local()
+        self.clients: list[PowerOfficeClient] = []
+        self.submitted = 0
+        self.streak = 0
+
+    def _thread_cache(self) -> ExportCache | None:
+        """Each thread sends through its own client (its own connection and request count)."""
+        if self.cache is None or self.pool.size == 0:
+            return self.cache
+        cache = getattr(self.local, "cache", None)
+        if cache is None:
+            client = connection_client(self.cache.connection, lane=self.cache.client.lane)
+            self.clients.append(client)
+            cache = self.local.cache = self.cache.for_thread(client)
+        return cache
+
+    def _one(self, invoice_id: int) -> ExportResult:
+        return self.export(invoice_id, self._thread_cache())
+
+    def run(self) -> None:
+        in_flight: set[Future[ExportResult]] = set()
+        try:
+            while self.queue or in_flight:
+                while self.queue and len(in_flight) < max(1, self.pool.size) and not self.stopped:
+                    if self.cache is not None and self.cache.pdfs:
+                        self.cache.pdfs.advance(self.submitted)
+                    self.submitted += 1
+                    in_flight.add(self.pool.submit(self._one, self.queue.popleft()))
+                if not in_flight:
+                    break
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._done(future.result())
+        finally:
+            self.pool.shutdown()
+        self._leave_rest()
+
+    @property
+    def stopped(self) -> bool:
+        return self.streak >= TRANSIENT_STREAK_LIMIT
+
+    def _done(self, result: ExportResult) -> None:
+        self.report(result)
+        self.streak = self.streak + 1 if result.error_kind == "transient" else 0
+        # The credit notes of this invoice go next (they fail on their own if it failed).
+        self.queue.extendleft(reversed(self.after.pop(result.invoice_id, [])))
+
+    def _leave_rest(self) -> None:
+        rest = list(self.queue) + [pk for ids in self.after.values() for pk in ids]
+        for rest_id in rest:
+            result = ExportResult(rest_id, "skipped", message=TRANSIENT_MESSAGE)
+            result.error_kind = "transient"
+            self.report(result)
+
+    def requests(self) -> int:
+        return sum(client.stats.requests for client in self.clients)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
 
 
 def _export_subgroup(
@@ -181,33 +199,31 @@ def _export_subgroup(
     on_result: Callable[[ExportResult], None] | None,
     stale_before: dt.datetime | None,
 ) -> None:
-    """Export one subgroup's invoices in order; after a streak of transient failures the rest
-    is left waiting for the sweeper (PowerOffice is down)."""
+    """Export one subgroup's invoices, several at a time."""
 
     def report(result: ExportResult) -> None:
         summary.add(result)
         if on_result:
             on_result(result)
 
-    streak = 0
-    for position, invoice_id in enumerate(invoice_ids):
-        if cache is not None and cache.pdfs:
-            cache.pdfs.advance(position)
-        result = invoice_export(
+    def export(invoice_id: int, thread_cache: ExportCache | None) -> ExportResult:
+        return invoice_export(
             invoice_id=invoice_id,
             trigger=trigger,
             user=user,
-            cache=cache,
+            cache=thread_cache,
             stale_before=stale_before,
         )
-        report(result)
-        streak = streak + 1 if result.error_kind == "transient" else 0
-        if streak >= TRANSIENT_STREAK_LIMIT and position + 1 < len(invoice_ids):
-            for rest_id in invoice_ids[position + 1 :]:
-                rest = ExportResult(rest_id, "skipped", message=TRANSIENT_MESSAGE)
-                rest.error_kind = "transient"
-                report(rest)
-            return
+
+    threads = _threads(invoice_ids)
+    if cache is not None:
+        _start_run(cache, invoice_ids, threads=threads)
+    run = _SubgroupRun(invoice_ids, cache=cache, threads=threads, report=report, export=export)
+    try:
+        run.run()
+    finally:
+        summary.requests += run.requests()
+        run.close()
 
 
 def invoices_export(
@@ -237,8 +253,6 @@ def invoices_export(
         except ExportProblem:
             cache = None  # each invoice records the reason in its own attempt
         try:
-            if cache is not None:
-                _start_run(cache, subgroup_ids)
             _export_subgroup(
                 subgroup_ids,
                 cache=cache,

@@ -27,6 +27,7 @@ def _series_for(cache: ExportCache, number: int) -> Dto:
         f"Kundenummer {number} ligger utenfor kundenummerserien i PowerOffice ({ranges}). "
         "Juster kundenummerserien for undergruppen i Bitnet eller i PowerOffice.",
         kind="customer_number_series",
+        refresh=("customer_series",),
     )
 
 
@@ -80,7 +81,13 @@ def customer_ensure(*, cache: ExportCache, customer: Customer) -> Dto:
     found = cache.customer(customer.number)
     if found is not None:
         return found
-    series = _series_for(cache, customer.number)
-    created = cache.client.create_customer(customer_body(customer, series_id=series.get("Id")))
-    cache.remember_customer(created)
-    return created
+    with cache.creating:
+        # Another thread of the run may have created it meanwhile.
+        found = cache.customer(customer.number)
+        if found is not None:
+            return found
+        series = _series_for(cache, customer.number)
+        body = customer_body(customer, series_id=series.get("Id"))
+        created = cache.client.create_customer(body)
+        cache.remember_customer(created)
+        return created

@@ -26,21 +26,20 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounting.models import ExportStatus, Invoice, InvoiceLine, PaymentStatus
 from accounting.pdf import invoice_specification_pdf, specification_filename
 from bitnet.models import User
-from poweroffice.chart.selectors import prerequisites_hold_reason
-from poweroffice.client.errors import PowerOfficeError, ValidationError
+from poweroffice.client.errors import NotFoundError, PowerOfficeError, ValidationError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.invoices.customers import customer_ensure
 from poweroffice.invoices.products import product_ensure
+from poweroffice.invoices.refcache import KINDS
 from poweroffice.invoices.reference import ExportCache, ExportProblem
 from poweroffice.invoices.voucher import (
     PreparedVoucher,
@@ -49,7 +48,7 @@ from poweroffice.invoices.voucher import (
     voucher_reference,
 )
 from poweroffice.messages import Context, error_answer
-from poweroffice.models import AttemptOutcome, AttemptTrigger, Connection, ExportAttempt
+from poweroffice.models import AttemptOutcome, Connection, ExportAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +57,6 @@ CLAIMABLE = (
     ExportStatus.PENDING,
     ExportStatus.FAILED,
     ExportStatus.HELD,
-)
-
-HELD_DEFAULT = (
-    "Holdt tilbake: forutsetningene for PowerOffice er ikke oppfylt. Se sjekklisten under "
-    "Administrasjon > Datadeling."
 )
 
 
@@ -177,6 +171,56 @@ def _upload_specification(invoice: Invoice, cache: ExportCache, voucher_id: str)
         ) from exc
 
 
+# Which kind of reference data a field of a 404 on the voucher refers to (the problem details'
+# "errors" name the field, e.g. "OutgoingInvoiceLines[0].ProductId").
+_REFERENCE_FIELDS = {
+    "AccountId": "accounts",
+    "VatId": "vat_codes",
+    "ProductId": "products",
+    "CustomerAccountId": "customers",
+    "SalesPersonEmployeeId": "employees",
+    "DepartmentId": "departments",
+}
+
+
+def _stale_kinds(error: Exception) -> tuple[str, ...]:
+    """The kinds of reference data that reading again might fix: those an ExportProblem was
+    found in, or those a 404 on the voucher names (all of them when it names none)."""
+    if isinstance(error, ExportProblem):
+        return error.refresh
+    if not isinstance(error, NotFoundError):
+        return ()
+    errors = error.body.get("errors") if isinstance(error.body, dict) else None
+    fields = (
+        {str(name).rsplit(".", 1)[-1] for name in (errors or {})}
+        if isinstance(errors, dict)
+        else set()
+    )
+    named = {_REFERENCE_FIELDS[name] for name in fields if name in _REFERENCE_FIELDS}
+    return tuple(sorted(named)) or KINDS
+
+
+def _book(
+    invoice: Invoice, lines: list[InvoiceLine], cache: ExportCache, voucher_id: str
+) -> tuple[PreparedVoucher, str]:
+    """Check the invoice against PowerOffice's reference data and post the voucher (unless it is
+    there already). A problem with kept reference data, or a 404 on a kept id, reads that data
+    again and tries once more."""
+    for last_try in (False, True):
+        try:
+            prepared = voucher_prepare(invoice=invoice, lines=lines, cache=cache)
+            if not voucher_id:
+                voucher_id = _create_voucher(invoice, lines, prepared, cache)
+            return prepared, voucher_id
+        except (ExportProblem, NotFoundError) as exc:
+            if last_try or not cache.refresh(_stale_kinds(exc)):
+                raise
+            reason = exc.kind if isinstance(exc, ExportProblem) else "404"
+            logger.info("Invoice %s: reference data read again (%s)", invoice.pk, reason)
+            cache.prefetch_invoices([invoice.pk])
+    raise AssertionError("unreachable")
+
+
 def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: bool) -> str:
     """Send one claimed invoice; return the voucher id. Raises ExportProblem/PowerOfficeError."""
     lines = list(
@@ -184,7 +228,6 @@ def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: 
     )
     if not lines:
         raise ExportProblem(f"Faktura {invoice.number} har ingen linjer.", kind="empty")
-    prepared = voucher_prepare(invoice=invoice, lines=lines, cache=cache)
     voucher_id = invoice.external_voucher_id
     if not voucher_id and look_first:
         found = cache.client.find_outgoing_invoice(
@@ -192,8 +235,7 @@ def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: 
         )
         if found is not None:
             voucher_id = str(found["Id"])
-    if not voucher_id:
-        voucher_id = _create_voucher(invoice, lines, prepared, cache)
+    _, voucher_id = _book(invoice, lines, cache, voucher_id)
     if cache.connection.include_specification:
         _upload_specification(invoice, cache, voucher_id)
     return voucher_id
@@ -279,6 +321,8 @@ def _run(
         if cache is None:
             connection = connection_get(subgroup_id=invoice.subgroup_id)
             cache = export_cache_for(connection, subgroup_name=invoice.subgroup.name)
+            # What the invoice lacks, in one request per kind rather than one per line.
+            cache.prefetch_invoices([invoice.pk])
         elif cache.subgroup_id != invoice.subgroup_id:
             raise ValueError("the cache belongs to another subgroup")
         look_first = stale or _may_have_arrived(invoice, attempt)
@@ -369,73 +413,3 @@ def invoice_export(
     duration_ms = int((time.monotonic() - started) * 1000)
     _record(invoice, attempt=attempt, result=result, claimed_at=now, duration_ms=duration_ms)
     return result
-
-
-# --- automatic export ----------------------------------------------------------------------------
-
-
-def prerequisites_reason(connection: Connection) -> str:
-    """Why a subgroup's automatic exports are held back, from the validation's last result."""
-    reason = prerequisites_hold_reason(connection)
-    if reason:
-        return reason
-    checks = connection.prerequisites if isinstance(connection.prerequisites, list) else []
-    failed = [
-        str(c.get("title") or c.get("message"))
-        for c in checks
-        if isinstance(c, dict) and c.get("status") == "error"
-    ]
-    if not failed:
-        return HELD_DEFAULT
-    return (
-        "Automatisk eksport er holdt tilbake fordi forutsetningene for PowerOffice ikke er "
-        f"oppfylt: {', '.join(failed).lower()}. Se Administrasjon > Datadeling."
-    )
-
-
-def invoice_queue_export(*, invoice_id: int) -> str:
-    """React to a committed invoice (accounting.hooks.invoice_committed).
-
-    If its subgroup exports automatically, mark it PENDING and enqueue the task; if the
-    subgroup's prerequisites are known to fail, hold it with the reason instead of producing a
-    stream of failures. Returns the status given ("" when nothing was done).
-    """
-    row = (
-        Invoice.objects.filter(pk=invoice_id, export_status=ExportStatus.NOT_EXPORTED)
-        .values("subgroup_id")
-        .first()
-    )
-    if row is None:
-        return ""
-    connection = connection_get(subgroup_id=row["subgroup_id"])
-    if (
-        connection is None
-        or not connection.enabled
-        or not connection.auto_export
-        or not connection.has_client_key
-    ):
-        return ""
-    if connection.prerequisites_ok is False:
-        Invoice.objects.filter(pk=invoice_id, export_status=ExportStatus.NOT_EXPORTED).update(
-            export_status=ExportStatus.HELD, export_error=prerequisites_reason(connection)
-        )
-        return ExportStatus.HELD
-    updated = Invoice.objects.filter(pk=invoice_id, export_status=ExportStatus.NOT_EXPORTED).update(
-        export_status=ExportStatus.PENDING, export_error="", export_claimed_at=timezone.now()
-    )
-    if updated:
-        _enqueue_export(invoice_id)
-    return ExportStatus.PENDING
-
-
-def _enqueue_export(invoice_id: int, trigger: str = AttemptTrigger.AUTOMATIC) -> None:
-    # Imported here: the task module imports this one.
-    from poweroffice.invoices.tasks import export_invoice
-
-    def send() -> None:
-        try:
-            export_invoice.delay(invoice_id, trigger)
-        except Exception:  # broker down: the invoice stays PENDING and the sweeper takes it
-            logger.warning("Could not enqueue the export of invoice %s", invoice_id, exc_info=True)
-
-    transaction.on_commit(send)

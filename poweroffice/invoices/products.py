@@ -56,7 +56,13 @@ def product_ensure(*, cache: ExportCache, article: Article) -> Dto:
     found = cache.product(code)
     if found is not None:
         return found
-    account = cache.account(article.account.number)
-    created = cache.client.create_product(product_body(article, sales_account_id=account.get("Id")))
-    cache.remember_product(created)
-    return created
+    with cache.creating:
+        # Another thread of the run may have created it meanwhile.
+        found = cache.product(code)
+        if found is not None:
+            return found
+        account = cache.account(article.account.number)
+        body = product_body(article, sales_account_id=account.get("Id"))
+        created = cache.client.create_product(body)
+        cache.remember_product(created)
+        return created

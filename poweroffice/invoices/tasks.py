@@ -9,6 +9,7 @@ import random
 
 from celery import Task, shared_task
 
+from poweroffice.invoices.automatic import pending_export_run
 from poweroffice.invoices.batch import export_batch_run
 from poweroffice.invoices.export import invoice_export
 from poweroffice.invoices.sweep import export_sweep
@@ -34,6 +35,19 @@ def export_invoice(self: Task, invoice_id: int, trigger: str = AttemptTrigger.AU
     if result.retryable and self.request.retries < MAX_RETRIES:
         raise self.retry(countdown=_countdown(self.request.retries))
     return result.outcome
+
+
+@shared_task(acks_late=True, name="poweroffice.tasks.export_pending")
+def export_pending(subgroup_id: int) -> str:
+    """The automatic export of a subgroup's pending invoices (automatic.py), in one run.
+    Transient failures are tried again one by one with the backoff of export_invoice."""
+    summary = pending_export_run(subgroup_id=subgroup_id)
+    for result in summary.failed:
+        if result.retryable:
+            export_invoice.apply_async(
+                (result.invoice_id, AttemptTrigger.AUTOMATIC), countdown=_countdown(0)
+            )
+    return f"{len(summary.exported)} exported, {len(summary.failed)} failed"
 
 
 @shared_task(acks_late=True, name="poweroffice.tasks.export_batch")

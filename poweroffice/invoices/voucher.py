@@ -79,6 +79,7 @@ def _prepare_line(invoice: Invoice, line: InvoiceLine, cache: ExportCache) -> Pr
             f"{cache.vat_code_of_id(locked_to)} i PowerOffice, men linjen «{line.description}» "
             f"har MVA-kode {line.vat_code.code}. Rett kontoen eller MVA-koden på varen.",
             kind="account_vat_locked",
+            refresh=("accounts", "vat_codes"),
         )
     return PreparedLine(line=line, account_id=int(account["Id"]), vat_id=vat_id)
 
@@ -100,6 +101,7 @@ def _department_id(
                     f"{invoice.office.name} har ingen ekstern avdeling. Velg den under "
                     "Administrasjon > Byrå og slå på «Send med avdeling for fakturaer».",
                     kind="department_required",
+                    refresh=("accounts",),
                 )
     return department_id
 
@@ -115,6 +117,7 @@ def _seller_id(invoice: Invoice, cache: ExportCache) -> int | None:
             f"Ansattnr {number} ({invoice.created_by}) finnes ikke i PowerOffice. Rett "
             "«Ansettelsesnr. (PowerOffice)» for brukeren under Administrasjon > Brukere.",
             kind="employee_missing",
+            refresh=("employees",),
         )
     return int(employee["Id"])
 

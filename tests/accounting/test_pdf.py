@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from accounting.pdf import html_to_pdf, url_allowed
+from accounting.pdf import pdf_from_html, url_allowed
 
 PIXEL = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
@@ -46,7 +46,7 @@ def test_no_request_leaves_the_renderer(local_server):
         f'<p>Dødsbo etter Ola Nordmann</p><img src="{url}/pixel.png">'
         f'<div style="background: url({url}/bg.png)">x</div>'
     )
-    pdf = html_to_pdf(html)
+    pdf = pdf_from_html(html)
     assert pdf.startswith(b"%PDF-")
     assert seen == []
 
@@ -63,4 +63,4 @@ def test_only_data_urls_and_our_static_files():
 
 
 def test_a_data_url_still_renders():
-    assert html_to_pdf(f'<img src="{PIXEL}">').startswith(b"%PDF-")
+    assert pdf_from_html(f'<img src="{PIXEL}">').startswith(b"%PDF-")

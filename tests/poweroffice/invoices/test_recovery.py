@@ -179,7 +179,7 @@ def test_broker_down_leaves_the_invoice_pending_for_the_sweeper(
     def broker_down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(tasks.export_invoice, "delay", broker_down)
+    monkeypatch.setattr(tasks.export_pending, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         invoice = make_invoice(world)
     invoice.refresh_from_db()

@@ -1,8 +1,14 @@
-"""A real Celery worker on Redis, killed with SIGKILL in the middle of "Eksporter alle", right after
-PowerOffice booked a voucher and before we heard the answer. After a restart and a sweep, every
-invoice is exported exactly once (counted in the sandbox) or visibly failed with its reason."""
+"""A real Celery worker on Redis.
+
+- Killed with SIGKILL in the middle of "Eksporter alle", right after PowerOffice booked a voucher
+  and before we heard the answer: after a restart and a sweep, every invoice is exported exactly
+  once (counted in the sandbox) or visibly failed with its reason.
+- A burst of automatic exports is exported by a few runs, not a task each, every invoice once; in
+  the steady state an automatic export sends its voucher and its PDF and nothing else.
+"""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +23,7 @@ from accounting.models import ExportStatus, Invoice
 from bitnet.celery import app as celery_app
 from poweroffice.invoices.batch import export_batch_create
 from poweroffice.invoices.sweep import export_sweep
-from poweroffice.models import ExportAttempt, ExportBatch
+from poweroffice.models import AttemptTrigger, ExportAttempt, ExportBatch
 from tests.fixtures.export import make_invoice
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,7 +45,7 @@ def _wait(predicate, *, timeout: float, what: str, step: float = 0.1):
 class Worker:
     """``celery -A bitnet worker`` in its own process group, on this test's database."""
 
-    def __init__(self, env: dict, name: str):
+    def __init__(self, env: dict, name: str, concurrency: int = 1):
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log = open(LOG_DIR / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -51,7 +57,7 @@ class Worker:
                 "bitnet",
                 "worker",
                 "--pool=prefork",
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
@@ -137,21 +143,25 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
             invoice_ids=[i.pk for i in invoices],
         )
 
-        def fifth_booked_not_recorded():
-            exporting = Invoice.objects.filter(
-                pk__in=batch.invoice_ids, export_status=ExportStatus.EXPORTING
-            ).count()
-            return len(world.vouchers()) == 5 and exporting == 1
+        def fifth_booked_not_answered():
+            # Booked in PowerOffice, but the sandbox logs a call only once it answers it.
+            answered = world.sandbox.requests_log(method="POST", path="OutgoingInvoiceJournals")
+            return len(world.vouchers()) > len(answered) >= 4
 
-        _wait(fifth_booked_not_recorded, timeout=120, what="the 5th voucher in PowerOffice")
+        _wait(fifth_booked_not_answered, timeout=120, what="the 5th voucher in PowerOffice")
         first.kill9()
 
-        states = dict(
-            Invoice.objects.filter(pk__in=batch.invoice_ids).values_list("pk", "export_status")
+        # The run had several invoices in flight (their vouchers posted or not, their PDFs
+        # uploaded or not): they are left claimed, the rest exported or still pending.
+        states = list(
+            Invoice.objects.filter(pk__in=batch.invoice_ids).values_list("export_status", flat=True)
         )
-        assert list(states.values()).count(ExportStatus.EXPORTED) == 4
-        assert list(states.values()).count(ExportStatus.EXPORTING) == 1
-        assert list(states.values()).count(ExportStatus.PENDING) == 5
+        in_flight = states.count(ExportStatus.EXPORTING)
+        assert in_flight >= 1
+        assert (
+            in_flight + states.count(ExportStatus.EXPORTED) + states.count(ExportStatus.PENDING)
+            == 10
+        )
         batch.refresh_from_db()
         assert batch.status == ExportBatch.Status.RUNNING
 
@@ -159,7 +169,7 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
         second.wait_ready()
         time.sleep(1.2)
         summary = export_sweep(claim_timeout=1, batch_stale=1, pending_grace=3600)
-        assert summary.recovered == 1  # asked PowerOffice, found the voucher
+        assert summary.recovered == in_flight  # asked PowerOffice first, found the 5th voucher
         assert summary.batches_requeued == 1
 
         def batch_done():
@@ -184,16 +194,91 @@ def test_worker_killed_mid_batch_then_sweeper(export_world, worker_env):
         assert invoice.external_voucher_id == by_number[invoice.number]
     attachments = world.sandbox.state.clients[world.client_key]["attachments"]
     assert set(attachments) == set(by_number.values())  # every voucher has its PDF
-    # The killed attempt is visible as one that never finished.
-    killed = Invoice.objects.get(pk__in=batch.invoice_ids, export_attempts=2)
-    outcomes = list(
-        ExportAttempt.objects.filter(invoice=killed)
-        .order_by("started_at")
-        .values_list("outcome", "trigger")
-    )
-    assert outcomes == [("failed", "batch"), ("success", "sweeper")]
-    interrupted = ExportAttempt.objects.filter(invoice=killed, trigger="batch").get()
-    assert interrupted.error_kind == "interrupted" and interrupted.error.startswith(
-        "Avbrutt underveis"
-    )
+    # The killed attempts are visible as ones that never finished.
+    killed = Invoice.objects.filter(pk__in=batch.invoice_ids, export_attempts=2)
+    assert killed.count() == in_flight
+    for invoice in killed:
+        outcomes = list(
+            ExportAttempt.objects.filter(invoice=invoice)
+            .order_by("started_at")
+            .values_list("outcome", "trigger")
+        )
+        assert outcomes == [("failed", "batch"), ("success", "sweeper")]
+        interrupted = ExportAttempt.objects.filter(invoice=invoice, trigger="batch").get()
+        assert interrupted.error_kind == "interrupted" and interrupted.error.startswith(
+            "Avbrutt underveis"
+        )
     assert batch.exported + batch.skipped == 10
+
+
+def _exported(invoices) -> bool:
+    return Invoice.objects.filter(
+        pk__in=[i.pk for i in invoices], export_status=ExportStatus.EXPORTED
+    ).count() == len(invoices)
+
+
+def _runs(worker: Worker) -> list[str]:
+    """The results the worker logged for its automatic export runs."""
+    worker.log.flush()
+    text = Path(worker.log.name).read_text()
+    return re.findall(
+        r"poweroffice\.tasks\.export_pending\[[^\]]+\] succeeded in [^:]+: '([^']*)'", text
+    )
+
+
+def test_a_burst_of_automatic_exports_is_one_run_each_invoice_once(
+    export_world, worker_env, settings
+):
+    world = export_world
+    world.set_options(auto_export=True, include_specification=True)
+    # Long enough for the whole burst below to find a run on its way.
+    settings.POWEROFFICE_AUTO_EXPORT_DELAY = 1.5
+    worker = Worker(worker_env, "export-burst", concurrency=2)
+    try:
+        worker.wait_ready()
+        warm = make_invoice(world)  # the products and the customer exist from now on
+        _wait(lambda: _exported([warm]), timeout=120, what="the first automatic export")
+        world.sandbox.clear_requests()
+
+        burst = [make_invoice(world) for _ in range(12)]
+        _wait(lambda: _exported(burst), timeout=180, what="the burst", step=0.3)
+        burst_log = [
+            (r["method"], r["route"], r["status"])
+            for r in world.sandbox.requests_log()
+            if r["client_name"] == world.client_name and r["route"] != "/OAuth/Token"
+        ]
+
+        world.sandbox.clear_requests()
+        settings.POWEROFFICE_AUTO_EXPORT_DELAY = 0.3
+        alone = make_invoice(world)
+        _wait(lambda: _exported([alone]), timeout=120, what="a lone automatic export")
+        alone_log = [
+            (r["method"], r["route"], r["status"])
+            for r in world.sandbox.requests_log()
+            if r["client_name"] == world.client_name and r["route"] != "/OAuth/Token"
+        ]
+        runs = _runs(worker)
+    finally:
+        worker.stop()
+
+    # Each invoice booked once, with its PDF, by one automatic attempt.
+    numbers = [int(v["InvoiceNo"]) for v in world.vouchers()]
+    assert sorted(numbers) == sorted(i.number for i in [warm, *burst, alone])
+    attachments = world.sandbox.state.clients[world.client_key]["attachments"]
+    assert set(attachments) == {v["Id"] for v in world.vouchers()}
+    for invoice in [*burst, alone]:
+        [attempt] = ExportAttempt.objects.filter(invoice=invoice)
+        assert attempt.trigger == AttemptTrigger.AUTOMATIC and attempt.outcome == "success"
+    # The steady state: the voucher and its PDF per invoice, nothing looked up again, whether
+    # the invoice came in a burst or alone.
+    assert sorted(burst_log) == sorted(
+        [("POST", "/Vouchers/OutgoingInvoiceJournals", 201)] * 12
+        + [("PUT", "/VoucherDocumentation", 204)] * 12
+    )
+    assert alone_log == [
+        ("POST", "/Vouchers/OutgoingInvoiceJournals", 201),
+        ("PUT", "/VoucherDocumentation", 204),
+    ]
+    # The burst was gathered into a few runs, not a task per invoice.
+    exported = [int(run.split()[0]) for run in runs]
+    assert sum(exported) == 14 and len(runs) < 12, runs
