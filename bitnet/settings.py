@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0, day_of_week="sunday"),
         "kwargs": {"full": True},
     },
+    # Month-end reconciliation of the month just ended, early on the 1st.
+    "reconciliation-monthly": {
+        "task": "poweroffice.reconciliation.reconcile_last_month",
+        "schedule": crontab(hour=4, minute=0, day_of_month=1),
+    },
 }
 
 # PowerOffice Go. Defaults point at the local sandbox (python manage.py poweroffice_sandbox).
@@ -222,6 +227,12 @@ POWEROFFICE_EXPORT_MAX_ATTEMPTS = _env("POWEROFFICE_EXPORT_MAX_ATTEMPTS", env.in
 # seconds behind the run's start the watermark stays (poweroffice/payments/services.py says why).
 POWEROFFICE_PAYMENTS_PAGE_SIZE = _env("POWEROFFICE_PAYMENTS_PAGE_SIZE", env.int, 5000)
 POWEROFFICE_PAYMENTS_SAFETY_MARGIN = _env("POWEROFFICE_PAYMENTS_SAFETY_MARGIN", env.float, 600.0)
+# Reconciliation (Økonomi > Avstemming): page size of its list calls, and how many invoices a
+# period may hold for the page to reconcile at once rather than in the background.
+POWEROFFICE_RECONCILIATION_PAGE_SIZE = _env(
+    "POWEROFFICE_RECONCILIATION_PAGE_SIZE", env.int, 5000
+)
+RECONCILIATION_INLINE_MAX = _env("RECONCILIATION_INLINE_MAX", env.int, 300)
 # Payroll export: exports of at most this many salary lines run in the request, larger ones in a
 # Celery task.
 PAYROLL_EXPORT_INLINE_MAX_LINES = _env("PAYROLL_EXPORT_INLINE_MAX_LINES", env.int, 25)
