@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bitnet.access import AuthedRequest, finance_required, get_for_agency, request_agency
+from bitnet.models import Subgroup
 from poweroffice.models import Reconciliation
 from poweroffice.reconciliation.forms import ReconciliationForm
 from poweroffice.reconciliation.report import (
@@ -51,6 +52,9 @@ def reconciliation_page(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def reconciliation_start_view(request: AuthedRequest) -> HttpResponse:
     agency = request_agency(request)
+    subgroup_id = request.POST.get("subgroup", "")
+    if subgroup_id.isdigit():
+        get_for_agency(Subgroup, request, pk=int(subgroup_id))  # another agency's: 404
     form = ReconciliationForm(request.POST, agency=agency)
     if not form.is_valid():
         return render(
