@@ -229,9 +229,7 @@ POWEROFFICE_PAYMENTS_PAGE_SIZE = _env("POWEROFFICE_PAYMENTS_PAGE_SIZE", env.int,
 POWEROFFICE_PAYMENTS_SAFETY_MARGIN = _env("POWEROFFICE_PAYMENTS_SAFETY_MARGIN", env.float, 600.0)
 # Reconciliation (Økonomi > Avstemming): page size of its list calls, and how many invoices a
 # period may hold for the page to reconcile at once rather than in the background.
-POWEROFFICE_RECONCILIATION_PAGE_SIZE = _env(
-    "POWEROFFICE_RECONCILIATION_PAGE_SIZE", env.int, 5000
-)
+POWEROFFICE_RECONCILIATION_PAGE_SIZE = _env("POWEROFFICE_RECONCILIATION_PAGE_SIZE", env.int, 5000)
 RECONCILIATION_INLINE_MAX = _env("RECONCILIATION_INLINE_MAX", env.int, 300)
 # Payroll export: exports of at most this many salary lines run in the request, larger ones in a
 # Celery task.

@@ -308,8 +308,7 @@ def compare_totals(
             poweroffice=f"netto {kr(b.net)}, mva {kr(b.vat)}, brutto {kr(b.gross)}",
             difference=a.gross - b.gross,
             invoices=explaining,
-            action="Forklares av fakturaene som er listet; rett dem, så stemmer "
-            "MVA-oppgaven.",
+            action="Forklares av fakturaene som er listet; rett dem, så stemmer MVA-oppgaven.",
         )
     result.summary["totals"] = _totals_summary(rows)
 

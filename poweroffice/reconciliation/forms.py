@@ -20,7 +20,9 @@ class ReconciliationForm(forms.Form):
 
     def __init__(self, *args, agency: Agency, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subgroup"].queryset = Subgroup.objects.filter(agency=agency).order_by("name")
+        field = self.fields["subgroup"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Subgroup.objects.filter(agency=agency).order_by("name")
         first, last = last_month(timezone.localdate())
         self.fields["period_from"].initial = first
         self.fields["period_to"].initial = last

@@ -70,7 +70,9 @@ def reconciliation_context(*, run: Reconciliation) -> dict[str, Any]:
     totals tables with their amounts formatted."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for d in run.differences:
-        groups.setdefault(d["kind_label"], []).append({**d, "difference_shown": nok(d["difference"])})
+        groups.setdefault(d["kind_label"], []).append(
+            {**d, "difference_shown": nok(d["difference"])}
+        )
     totals = run.summary.get("totals") or {}
 
     def table(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:

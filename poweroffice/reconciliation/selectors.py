@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import F, QuerySet, Sum
 
-from accounting.models import Invoice, InvoiceLine, InvoiceKind
+from accounting.models import Invoice, InvoiceKind, InvoiceLine
 from bitnet.models import Agency, Subgroup
 from poweroffice.models import Reconciliation
 from poweroffice.reconciliation.compare import ZERO, BitnetInvoice
@@ -126,7 +126,7 @@ def reconciliation_line_sums(
 def reconciliation_history(*, subgroup: Subgroup, limit: int = 24) -> list[Reconciliation]:
     return list(
         Reconciliation.objects.filter(subgroup=subgroup)
-        .select_related("run_by")
+        .select_related("run_by", "subgroup")
         .order_by("-started_at", "-id")[:limit]
     )
 

@@ -17,6 +17,7 @@ from poweroffice.reconciliation.report import (
     reconciliation_pdf,
 )
 from poweroffice.reconciliation.selectors import (
+    reconciliation_history,
     reconciliation_invoice_count,
     reconciliation_latest,
 )
@@ -44,7 +45,11 @@ def reconciliation_page(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "poweroffice/reconciliation/index.html",
-        {"form": form, "history": history, "any_running": any(r.finished_at is None for r in history)},
+        {
+            "form": form,
+            "history": history,
+            "any_running": any(r.finished_at is None for r in history),
+        },
     )
 
 
@@ -85,9 +90,7 @@ def reconciliation_start_view(request: AuthedRequest) -> HttpResponse:
 def reconciliation_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     run = _own(request, pk)
     context = reconciliation_context(run=run)
-    context["history"] = [
-        r for r in reconciliation_latest(agency=request_agency(request)) if r.subgroup_id == run.subgroup_id
-    ]
+    context["history"] = reconciliation_history(subgroup=run.subgroup)
     return render(request, "poweroffice/reconciliation/detail.html", context)
 
 
@@ -103,7 +106,9 @@ def reconciliation_csv_view(request: AuthedRequest, pk: int) -> HttpResponse:
 def reconciliation_pdf_view(request: AuthedRequest, pk: int) -> HttpResponse:
     run = _own(request, pk)
     if run.finished_at is None:
-        messages.info(request, "Avstemmingen pågår fortsatt; PDF-en kan lastes ned når den er ferdig.")
+        messages.info(
+            request, "Avstemmingen pågår fortsatt; PDF-en kan lastes ned når den er ferdig."
+        )
         return redirect("reconciliation:detail", pk=run.pk)
     response = HttpResponse(reconciliation_pdf(run=run), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_filename(run)}.pdf"'

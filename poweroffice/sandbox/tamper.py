@@ -31,9 +31,9 @@ def _invoice(client: dict, body: dict) -> dict:
     except (TypeError, ValueError) as exc:
         raise _bad("invoice_no (a whole number) or voucher_id is required.") from exc
     for invoice in client["data"]["outgoinginvoices"].values():
-        if invoice.get("InvoiceNo") is not None and int(invoice["InvoiceNo"]) == invoice_no:
-            if not invoice.get("IsReversed"):
-                return invoice
+        number = invoice.get("InvoiceNo")
+        if number is not None and int(number) == invoice_no and not invoice.get("IsReversed"):
+            return invoice
     raise _bad(f"No booked (not reversed) invoice with InvoiceNo {invoice_no}.", 404)
 
 

@@ -15,7 +15,7 @@ opposite amounts on the same posting date (``ReversedVoucherNo``), so the two su
 import uuid
 from decimal import Decimal
 
-from ..query import Filter, Query, accepted, among, code_among, bad_query, since, within
+from ..query import Filter, Query, accepted, among, bad_query, code_among, since, within
 from ..responses import Response
 from ..serialize import serialize
 from ..values import dec, parse_date

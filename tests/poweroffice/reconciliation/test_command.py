@@ -48,10 +48,8 @@ def test_differences_exit_1_with_json(export_world):
     assert message == "Ikke avstemt: 4 avvik."  # missing, and the totals of its 3 accounts
     data = json.loads(out)
     assert data["state"] == "differences"
-    assert [(d["kind"], d["invoice_no"]) for d in data["differences"]][0] == (
-        "missing",
-        invoice.number,
-    )
+    first = data["differences"][0]
+    assert (first["kind"], first["invoice_no"]) == ("missing", invoice.number)
 
 
 @pytest.mark.parametrize(

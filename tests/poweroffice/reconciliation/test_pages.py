@@ -99,7 +99,7 @@ def test_csv_of_differences(client, export_world):
     client.force_login(world.user)
     _start(client, world.subgroup)
     run = Reconciliation.objects.get()
-    run.differences[0]["action"] = "=HYPERLINK(\"x\")"
+    run.differences[0]["action"] = '=HYPERLINK("x")'
 
     body = reconciliation_csv(run=run)
 
@@ -109,7 +109,9 @@ def test_csv_of_differences(client, export_world):
     first = rows[1]
     assert first[1] == str(invoice.number)
     assert first[5] == "30 280,00"  # 23 000 + 780 + 6 500, with a decimal comma
-    assert first[7] == "'=HYPERLINK(\"x\")"
+    assert first[7] == '\'=HYPERLINK("x")'
     served = client.get(reverse("reconciliation:csv", args=[run.pk]))
     assert served["Content-Type"].startswith("text/csv")
-    assert len(list(csv.reader(io.StringIO(served.content.decode("utf-8-sig")), delimiter=";"))) == 5
+    assert (
+        len(list(csv.reader(io.StringIO(served.content.decode("utf-8-sig")), delimiter=";"))) == 5
+    )
