@@ -168,6 +168,7 @@ CELERY_ENABLE_UTC = True
 CELERY_IMPORTS = (
     "poweroffice.invoices.tasks",
     "poweroffice.payments.tasks",
+    "poweroffice.reconciliation.tasks",
     "poweroffice.salary.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -1,6 +1,7 @@
 """The Avstemming form: subgroup and period (the month just ended by default)."""
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -27,7 +28,7 @@ class ReconciliationForm(forms.Form):
         self.fields["period_from"].initial = first
         self.fields["period_to"].initial = last
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
         start: dt.date | None = data.get("period_from")
         end: dt.date | None = data.get("period_to")

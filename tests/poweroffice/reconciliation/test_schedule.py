@@ -22,6 +22,8 @@ def test_monthly_schedule_names_a_registered_task():
     assert entry["task"] == "poweroffice.reconciliation.reconcile_last_month"
     assert entry["task"] in app.tasks
     assert tasks.reconcile_last_month.name == entry["task"]
+    # A worker imports only CELERY_IMPORTS: the tasks must be there.
+    assert "poweroffice.reconciliation.tasks" in settings.CELERY_IMPORTS
 
 
 def test_last_month():
