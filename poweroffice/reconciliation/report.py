@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -38,9 +39,12 @@ def nok(value: Any) -> str:
         return str(value)
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d[\d ]*(,\d+)?")
+
+
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 

@@ -100,6 +100,8 @@ def test_csv_of_differences(client, export_world):
     _start(client, world.subgroup)
     run = Reconciliation.objects.get()
     run.differences[0]["action"] = '=HYPERLINK("x")'
+    run.differences[0]["what"] = "-2+3"
+    run.differences[1]["difference"] = "-140.62"
 
     body = reconciliation_csv(run=run)
 
@@ -110,6 +112,8 @@ def test_csv_of_differences(client, export_world):
     assert first[1] == str(invoice.number)
     assert first[5] == "30 280,00"  # 23 000 + 780 + 6 500, with a decimal comma
     assert first[7] == '\'=HYPERLINK("x")'
+    assert first[2] == "'-2+3"
+    assert rows[2][5] == "-140,62"  # a negative amount stays a number
     served = client.get(reverse("reconciliation:csv", args=[run.pk]))
     assert served["Content-Type"].startswith("text/csv")
     assert (
