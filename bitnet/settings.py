@@ -220,6 +220,7 @@ CELERY_ENABLE_UTC = True
 CELERY_IMPORTS = (
     "poweroffice.invoices.tasks",
     "poweroffice.payments.tasks",
+    "poweroffice.reconciliation.tasks",
     "poweroffice.salary.tasks",
 )
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -243,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "poweroffice.tasks_payments.payments_sync_all",
         "schedule": crontab(hour=3, minute=0, day_of_week="sunday"),
         "kwargs": {"full": True},
+    },
+    # Month-end reconciliation of the month just ended, early on the 1st.
+    "reconciliation-monthly": {
+        "task": "poweroffice.reconciliation.reconcile_last_month",
+        "schedule": crontab(hour=4, minute=0, day_of_month=1),
     },
 }
 
@@ -313,6 +319,10 @@ POWEROFFICE_REFERENCE_TTL_OWN = _env("POWEROFFICE_REFERENCE_TTL_OWN", env.int, 8
 # seconds behind the run's start the watermark stays (poweroffice/payments/services.py says why).
 POWEROFFICE_PAYMENTS_PAGE_SIZE = _env("POWEROFFICE_PAYMENTS_PAGE_SIZE", env.int, 5000)
 POWEROFFICE_PAYMENTS_SAFETY_MARGIN = _env("POWEROFFICE_PAYMENTS_SAFETY_MARGIN", env.float, 600.0)
+# Reconciliation (Økonomi > Avstemming): page size of its list calls, and how many invoices a
+# period may hold for the page to reconcile at once rather than in the background.
+POWEROFFICE_RECONCILIATION_PAGE_SIZE = _env("POWEROFFICE_RECONCILIATION_PAGE_SIZE", env.int, 5000)
+RECONCILIATION_INLINE_MAX = _env("RECONCILIATION_INLINE_MAX", env.int, 300)
 # Payroll export: exports of at most this many salary lines run in the request, larger ones in a
 # Celery task.
 PAYROLL_EXPORT_INLINE_MAX_LINES = _env("PAYROLL_EXPORT_INLINE_MAX_LINES", env.int, 25)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("lonn/", include("poweroffice.salary.urls")),
     path("administrasjon/integrasjoner/", include(salary_urls.integrations)),
     path("okonomi/", include("poweroffice.invoices.urls")),
+    path("okonomi/avstemming/", include("poweroffice.reconciliation.urls")),
     path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
     path("administrasjon/", include("poweroffice.chart.urls")),
     path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),

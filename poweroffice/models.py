@@ -217,3 +217,41 @@ class PaymentSyncRun(models.Model):
     def duration_s(self) -> float | None:
         """How long the run took, in seconds; None while it runs."""
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+class Reconciliation(models.Model):
+    """One month-end reconciliation of a subgroup's invoices against PowerOffice Go (Økonomi >
+    Avstemming): the period, who ran it and when, the summary and every difference found."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Pågår"
+        RECONCILED = "reconciled", "Avstemt"
+        DIFFERENCES = "differences", "Avvik"
+        FAILED = "failed", "Feilet"
+
+    subgroup = models.ForeignKey(Subgroup, on_delete=models.CASCADE, related_name="+")
+    period_from = models.DateField("fra dato")
+    period_to = models.DateField("til dato")
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="kjørt av",
+    )
+    started_at = models.DateTimeField("startet", auto_now_add=True)
+    finished_at = models.DateTimeField("ferdig", null=True, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    progress = models.CharField("fremdrift", max_length=200, blank=True)
+    requests = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    summary = models.JSONField("sammendrag", default=dict, blank=True)
+    differences = models.JSONField("avvik", default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["subgroup", "-started_at"], name="reconciliation_subgroup")]
+
+    def __str__(self) -> str:
+        return f"Avstemming {self.period_from}–{self.period_to} for undergruppe {self.subgroup_id}"

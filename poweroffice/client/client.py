@@ -436,11 +436,16 @@ class PowerOfficeClient:
         only_unpaid: bool | None = None,
         balance_changed_after: dt.datetime | None = None,
         only_created_by_current_integration: bool | None = None,
+        from_date: dt.date | None = None,
+        to_date: dt.date | None = None,
         page_size: int | None = None,
     ) -> Iterator[JsonObject]:
         """``GET /OutgoingInvoices``, page by page. ``Balance`` 0 means paid; ``IsReversed``.
-        ``balance_changed_after`` is exclusive (``balanceLastChangedDateTimeOffsetGreaterThan``)."""
+        ``balance_changed_after`` is exclusive (``balanceLastChangedDateTimeOffsetGreaterThan``);
+        ``from_date``/``to_date`` bound the voucher date, both inclusive."""
         params = {
+            "fromDate": from_date.isoformat() if from_date else None,
+            "toDate": to_date.isoformat() if to_date else None,
             "invoiceNos": format_number_list(invoice_nos),
             "onlyUnpaidInvoices": format_bool(only_unpaid),
             "balanceLastChangedDateTimeOffsetGreaterThan": format_timestamp(balance_changed_after),
@@ -453,6 +458,29 @@ class PowerOfficeClient:
     def list_outgoing_invoices(self, **filters: Any) -> list[JsonObject]:
         """All pages of :meth:`iter_outgoing_invoices`."""
         return list(self.iter_outgoing_invoices(**filters))
+
+    # --- Account transactions (reconciliation) -------------------------------------------------
+
+    def iter_account_transactions(
+        self,
+        *,
+        from_date: dt.date,
+        to_date: dt.date,
+        voucher_nos: NumberFilter = None,
+        account_nos: NumberFilter = None,
+        vat_codes: CodeFilter = None,
+        page_size: int | None = None,
+    ) -> Iterator[JsonObject]:
+        """``GET /AccountTransactions``, page by page: the postings whose posting date is between
+        ``from_date`` and ``to_date`` (both inclusive, both required by PowerOffice)."""
+        params = {
+            "fromDate": from_date.isoformat(),
+            "toDate": to_date.isoformat(),
+            "voucherNos": format_number_list(voucher_nos),
+            "accountNos": format_number_list(account_nos),
+            "vatCodes": format_code_list(vat_codes),
+        }
+        return self.transport.paginate("/AccountTransactions", params, page_size=page_size)
 
     # --- Payroll -------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from . import tamper
 from .api.common import get
 from .api.invoices import invoice_dto
 from .api.vouchers import reverse_voucher
@@ -300,6 +301,10 @@ def _clients(state: SandboxState, method: str, parts: list[str], body) -> Respon
         return _payment(client, body or {})
     if rest == ["reverse"] and method == "POST":
         return _reverse(client, body or {})
+    if rest == ["delete-voucher"] and method == "POST":
+        return tamper.delete_voucher(client, body or {})
+    if rest == ["change-amount"] and method == "POST":
+        return tamper.change_amount(client, body or {})
     if (
         len(rest) == 3
         and rest[0] == "salary-lines"

@@ -33,6 +33,8 @@ SUBSCRIPTIONS = ("Accounting", "Payroll")
 # Privileges each Go subscription makes valid (the "Auth roles" of the endpoints in the spec).
 PRIVILEGES_BY_SUBSCRIPTION = {
     "Accounting": (
+        "AccountTransaction",
+        "AccountTransaction_Full",
         "CommonServices",
         "CommonServices_Full",
         "Customer",

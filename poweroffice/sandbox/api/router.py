@@ -17,6 +17,7 @@ from . import (
     invoices,
     payroll,
     products,
+    transactions,
     vouchers,
 )
 from .context import Ctx
@@ -87,6 +88,12 @@ ROUTES = [
         _DOCUMENTATION,
     ),
     ("GET", r"/OutgoingInvoices", invoices.list_invoices, _INVOICES),
+    (
+        "GET",
+        r"/AccountTransactions",
+        transactions.list_transactions,
+        ("AccountTransaction", "AccountTransaction_Full"),
+    ),
     ("GET", rf"/OutgoingInvoices/{_ID}", invoices.get_invoice, _INVOICES),
     ("GET", rf"/OutgoingInvoices/{_ID}/Lines", invoices.list_invoice_lines, _INVOICES),
     ("GET", r"/PayItems", payroll.list_pay_items, ("PayItem", "PayItem_Full")),

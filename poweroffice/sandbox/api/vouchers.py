@@ -637,9 +637,11 @@ def reverse_voucher(client: dict, voucher: dict) -> None:
         )
     now = now_iso()
     voucher["IsReversed"] = True
+    reversal_no = client["next_voucher_no"]
     client["next_voucher_no"] += 1  # the reversal voucher takes the next voucher number
     if invoice is not None:
         invoice["IsReversed"] = True
+        invoice["_reversal_voucher_no"] = reversal_no
         invoice["Balance"] = Decimal(0)
         invoice["BalanceLastChangedDateTimeOffset"] = now
         invoice["LastChangedDateTimeOffset"] = now
