@@ -13,7 +13,13 @@ class NorwegianDecimalField(forms.DecimalField):
     language the browser asks for: parsing must not depend on the active locale (read the
     English way, "1250,50" would be 125050)."""
 
-    default_error_messages = {"invalid": "Skriv et tall, f.eks. 1250,50."}
+    # Django's own Norwegian messages speak of a "desimalpunkt"; we write a decimal comma.
+    default_error_messages = {
+        "invalid": "Skriv et tall, f.eks. 1250,50.",
+        "max_digits": "Tallet er for stort: høyst %(max)s sifre i alt.",
+        "max_whole_digits": "Tallet er for stort: høyst %(max)s sifre før desimalkommaet.",
+        "max_decimal_places": "Skriv høyst %(max)s sifre etter desimalkommaet.",
+    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bitnet.access import admin_required, for_agency, get_for_agency, payroll_required
 from bitnet.models import Subgroup
+from payroll.drivinglogs.selectors import trips_unusual
 from payroll.models import (
     MileageRate,
     PayrollExport,
@@ -261,8 +262,15 @@ def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) ->
         log.summary = summaries.get(log.pk, empty)
         log.outside = log.period_start < date_from or log.period_end > date_to
     skipped = in_range.exclude(pk__in=[log.pk for log in logs])
+    unusual = trips_unusual(log_ids=[log.pk for log in logs])
+    unusual_per_log: dict[int, int] = {}
+    for item in unusual:
+        unusual_per_log[item.trip.log_id] = unusual_per_log.get(item.trip.log_id, 0) + 1
+    for log in logs:
+        log.unusual = unusual_per_log.get(log.pk, 0)
     return {
         "logs": logs,
+        "unusual": unusual,
         "skipped_claimed": sum(1 for log in skipped if log.is_claimed),
         "skipped_not_delivered": sum(1 for log in skipped if not log.is_claimed),
         "totals": {
@@ -352,6 +360,7 @@ def export_new(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             "step": "preview",
+            "unusual": [i for i in context["unusual"] if i.trip.log_id in context["selected"]],
             "lines": check.computation.lines,
             "amount_total": check.computation.amount_total,
             "token": uuid.uuid4(),
