@@ -50,9 +50,10 @@ MAX_INT = 2_147_483_647
 
 
 class PositiveNumberField(forms.IntegerField):
-    """A whole number >= 1 typed as text, one Norwegian message for every kind of bad input."""
+    """A whole number >= 1 typed as text, one Norwegian message for every kind of bad input,
+    and its own (``too_large``) for a number above what the database holds."""
 
-    def __init__(self, *, message: str, **kwargs):
+    def __init__(self, *, message: str, too_large: str | None = None, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_INT)
         kwargs.setdefault(
@@ -61,3 +62,5 @@ class PositiveNumberField(forms.IntegerField):
         super().__init__(**kwargs)
         for code in ("invalid", "min_value", "max_value", "step_size"):
             self.error_messages[code] = message
+        if too_large:
+            self.error_messages["max_value"] = too_large

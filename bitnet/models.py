@@ -120,6 +120,11 @@ class User(AbstractUser):
                 condition=Q(employee_number__isnull=True) | Q(employee_number__gte=1),
                 name="user_employee_number_positive",
             ),
+            # One PowerOffice employee per number: two users with one number would have their
+            # invoices and mileage booked on the same person.
+            models.UniqueConstraint(
+                fields=["agency", "employee_number"], name="user_unique_employee_number"
+            ),
         ]
 
     def __str__(self) -> str:
