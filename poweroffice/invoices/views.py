@@ -6,10 +6,14 @@ another agency's id is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -25,12 +29,14 @@ from poweroffice.invoices.selectors import (
     export_batch_progress,
     export_batch_shown,
     export_reason,
+    exportable_count,
     exportable_ids,
     not_exported_counts,
     not_exported_invoices,
+    not_exported_rows_changed,
 )
 from poweroffice.invoices.services import invoice_export_hide_toggle
-from poweroffice.models import AttemptTrigger, ExportBatch
+from poweroffice.models import AttemptTrigger, Connection, ExportBatch
 
 PAGE_SIZE = 50
 
@@ -47,14 +53,7 @@ def not_exported(request: HttpRequest) -> HttpResponse:
     queryset = not_exported_invoices(agency_id=agency_id, hidden=show_hidden)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     connections = connections_by_subgroup(agency_id=agency_id)
-    rows = [
-        {
-            "invoice": invoice,
-            "reason": export_reason(invoice, connections.get(invoice.subgroup_id)),
-            "attempts": invoice.attempts,
-        }
-        for invoice in page
-    ]
+    rows = _rows(page, connections)
     batch = export_batch_shown(agency_id=agency_id, batch_id=request.GET.get("eksport"))
     return render(
         request,
@@ -66,10 +65,31 @@ def not_exported(request: HttpRequest) -> HttpResponse:
             "counts": not_exported_counts(agency_id=agency_id),
             "batch": batch,
             "batch_progress": export_batch_progress(batch) if batch else None,
-            "exportable": len(exportable_ids(agency_id=agency_id)) if not show_hidden else 0,
+            "exportable": exportable_count(agency_id=agency_id) if not show_hidden else 0,
             "any_connection": any(c.enabled for c in connections.values()),
         },
     )
+
+
+def _rows(invoices: Iterable[Invoice], connections: dict[int, Connection]) -> list[dict[str, Any]]:
+    return [
+        {
+            "invoice": invoice,
+            "reason": export_reason(invoice, connections.get(invoice.subgroup_id)),
+            "attempts": invoice.attempts,
+        }
+        for invoice in invoices
+    ]
+
+
+def _shown_rows(raw: str) -> dict[int, str]:
+    """``rader=12:pending,13:failed``: the rows a page shows and the status each shows."""
+    shown: dict[int, str] = {}
+    for item in raw.split(","):
+        pk, _, status = item.partition(":")
+        if pk.isdigit():
+            shown[int(pk)] = status
+    return shown
 
 
 def _back(request: HttpRequest) -> str:
@@ -133,8 +153,29 @@ def not_exported_export_all(request: HttpRequest) -> HttpResponse:
 @require_GET
 @finance_required
 def export_batch_status(request: HttpRequest, batch_id: int) -> JsonResponse:
+    """The progress of "Eksporter alle", the list's counts, and the rows the page shows
+    (``?rader=``) whose status changed, rendered as the page renders them."""
+    agency_id = request.user.agency_id
     batch = get_for_agency(ExportBatch, request, pk=batch_id)
-    return JsonResponse(export_batch_progress(batch))
+    progress = export_batch_progress(batch)
+    progress["counts"] = {
+        **not_exported_counts(agency_id=agency_id),
+        "exportable": exportable_count(agency_id=agency_id),
+    }
+    shown = _shown_rows(request.GET.get("rader", ""))
+    changed = not_exported_rows_changed(agency_id=agency_id, shown=shown) if shown else []
+    connections = connections_by_subgroup(agency_id=agency_id) if changed else {}
+    progress["rows"] = [
+        {
+            "id": row["invoice"].pk,
+            "status": row["invoice"].export_status,
+            "html": render_to_string(
+                "poweroffice/includes/not_exported_row.html", {"row": row}, request=request
+            ),
+        }
+        for row in _rows(changed, connections)
+    ]
+    return JsonResponse(progress)
 
 
 # --- Fakturaspesifikasjon ------------------------------------------------------------------------
