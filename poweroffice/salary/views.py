@@ -18,6 +18,7 @@ from bitnet.access import admin_required, for_agency, get_for_agency, payroll_re
 from bitnet.models import Subgroup
 from payroll.drivinglogs.selectors import trips_unusual
 from payroll.models import (
+    DrivingLog,
     MileageRate,
     PayrollExport,
     PayrollExportLineState,
@@ -253,7 +254,7 @@ def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) ->
     in_range = selectors.drivinglogs_in_range(
         subgroup=subgroup, date_from=date_from, date_to=date_to
     )
-    logs = selectors.drivinglogs_with_trips(
+    logs = list(
         selectors.drivinglogs_exportable(subgroup=subgroup, date_from=date_from, date_to=date_to)
     )
     summaries = drivinglog_summaries(log_ids=[log.pk for log in logs])
@@ -368,6 +369,18 @@ def export_new(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "payroll/export/new.html", context)
+
+
+@payroll_required
+@require_GET
+def export_log_trips(request: HttpRequest, log_id: int) -> HttpResponse:
+    """ "Vis turer" of one logbook in the wizard: its trips as a table, fetched on demand."""
+    log = get_for_agency(DrivingLog.objects.select_related("driver"), request, pk=log_id)
+    return render(
+        request,
+        "payroll/export/_trips.html",
+        {"log": log, "trips": selectors.drivinglog_trips(log=log)},
+    )
 
 
 def _export_for(request: HttpRequest, export_id: int) -> PayrollExport:
