@@ -161,7 +161,6 @@ class OfficeForm(forms.ModelForm):
 
     def departments_by_subgroup(self) -> dict[str, list[tuple[str, str]]]:
         """Every subgroup's departments, so the select can follow a change of subgroup."""
-        return {
-            str(pk): list(hooks.department_choices(pk))
-            for pk in self.fields["subgroup"].queryset.values_list("pk", flat=True)
-        }
+        ids = list(self.fields["subgroup"].queryset.values_list("pk", flat=True))
+        choices = hooks.department_choices_by_subgroup(ids)
+        return {str(pk): choices.get(pk, []) for pk in ids}

@@ -58,8 +58,9 @@ def office_list(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     )
     page_obj = page_of(request, subgroups, 10)
+    choices = hooks.department_choices_by_subgroup(subgroup.pk for subgroup in page_obj)
     for subgroup in page_obj:
-        labels = dict(hooks.department_choices(subgroup.pk))
+        labels = dict(choices.get(subgroup.pk, []))
         subgroup.departments_synced = bool(labels)
         for office in subgroup.offices.all():
             code = office.external_department_code

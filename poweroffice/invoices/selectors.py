@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +28,57 @@ def _with_row_data(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     )
 
 
-def not_exported_invoices(*, agency_id: int, hidden: bool = False) -> QuerySet[Invoice]:
-    """Invoices of subgroups using PowerOffice that are not (yet) in PowerOffice."""
-    return _with_row_data(
-        Invoice.objects.filter(
-            agency_id=agency_id,
-            subgroup__poweroffice_connection__enabled=True,
-            export_hidden=hidden,
-        ).exclude(export_status=ExportStatus.EXPORTED)
-    ).order_by("invoice_date", "number", "pk")
+# The "Årsak" filter (poweroffice/invoices/forms.py): the export statuses behind each reason.
+REASON_STATUSES: dict[str, tuple[str, ...]] = {
+    "feilet": (ExportStatus.FAILED,),
+    "holdt": (ExportStatus.HELD,),
+    "venter": (ExportStatus.PENDING, ExportStatus.EXPORTING),
+    "ikke-forsokt": (ExportStatus.NOT_EXPORTED,),
+}
+
+
+def not_exported_invoices(
+    *,
+    agency_id: int,
+    hidden: bool = False,
+    search: str = "",
+    subgroup_id: int | None = None,
+    office_id: int | None = None,
+    reason: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    order_by: tuple[str, ...] = ("invoice_date", "number", "pk"),
+) -> QuerySet[Invoice]:
+    """Invoices of subgroups using PowerOffice that are not (yet) in PowerOffice, oldest first
+    unless ``order_by`` says, filtered like the list's filter (``search``: the invoice number,
+    the customer's name or number, the deceased's name)."""
+    qs = Invoice.objects.filter(
+        agency_id=agency_id,
+        subgroup__poweroffice_connection__enabled=True,
+        export_hidden=hidden,
+    ).exclude(export_status=ExportStatus.EXPORTED)
+    search = search.strip()
+    if search:
+        condition = (
+            Q(customer__name__icontains=search)
+            | Q(deceased_name__icontains=search)
+            | Q(customer__deceased_name__icontains=search)
+        )
+        digits = search.replace(" ", "")
+        if digits.isdigit() and len(digits) <= 10:
+            condition |= Q(number=int(digits)) | Q(customer__number=int(digits))
+        qs = qs.filter(condition)
+    if subgroup_id:
+        qs = qs.filter(subgroup_id=subgroup_id)
+    if office_id:
+        qs = qs.filter(office_id=office_id)
+    if reason in REASON_STATUSES:
+        qs = qs.filter(export_status__in=REASON_STATUSES[reason])
+    if date_from:
+        qs = qs.filter(invoice_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(invoice_date__lte=date_to)
+    return _with_row_data(qs).order_by(*order_by)
 
 
 # How many rows one progress poll may ask about (a page of the list).

@@ -12,18 +12,25 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounting.models import Invoice
 from accounting.pdf import invoice_specification_pdf, specification_filename
-from bitnet.access import finance_required, get_for_agency
+from bitnet.access import finance_required, for_agency, get_for_agency
+from bitnet.listing import sorting_from
+from bitnet.models import Office, Subgroup
+from bitnet.spreadsheet import FORMATS, download_response
 from poweroffice.datadeling.selectors import connections_by_subgroup
 from poweroffice.invoices.batch import export_batch_create
+from poweroffice.invoices.downloads import not_exported_columns
 from poweroffice.invoices.export import invoice_export
+from poweroffice.invoices.forms import NotExportedFilterForm
 from poweroffice.invoices.selectors import (
     active_batch,
     export_batch_progress,
@@ -39,6 +46,22 @@ from poweroffice.invoices.services import invoice_export_hide_toggle
 from poweroffice.models import AttemptTrigger, Connection, ExportBatch
 
 PAGE_SIZE = 50
+# The sortable columns of the list: key in ?sort= -> fields (bitnet/listing.py).
+SORT_COLUMNS = {
+    "nummer": ("number",),
+    "dato": ("invoice_date", "number"),
+    "kunde": ("customer__name", "number"),
+    "undergruppe": ("subgroup__name", "office__name", "number"),
+    "belop": ("gross_total", "number"),
+    "status": ("export_status", "invoice_date", "number"),
+}
+FILTER_FIELDS = ("q", "subgroup", "office", "reason", "date_from", "date_to")
+
+
+def _filter_data(request: HttpRequest) -> dict[str, str] | None:
+    """The filter's fields from the query string, or None (unbound) when none is there."""
+    data = {name: request.GET[name] for name in FILTER_FIELDS if name in request.GET}
+    return data or None
 
 
 def _list_url(query: str = "") -> str:
@@ -47,12 +70,32 @@ def _list_url(query: str = "") -> str:
 
 @require_GET
 @finance_required
-def not_exported(request: HttpRequest) -> HttpResponse:
+def not_exported(request: HttpRequest) -> HttpResponseBase:
     agency_id = request.user.agency_id
     show_hidden = request.GET.get("skjulte") == "1"
-    queryset = not_exported_invoices(agency_id=agency_id, hidden=show_hidden)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    form = NotExportedFilterForm(
+        _filter_data(request),
+        subgroups=for_agency(Subgroup.objects.order_by("name"), request),
+        offices=for_agency(Office.objects.order_by("name"), request),
+    )
+    if form.is_bound:
+        form.is_valid()  # invalid fields simply do not filter; their errors are shown
+    sorting = sorting_from(request, SORT_COLUMNS, default="dato")
+    queryset = not_exported_invoices(
+        agency_id=agency_id, hidden=show_hidden, **form.filters(), order_by=sorting.order_by
+    )
     connections = connections_by_subgroup(agency_id=agency_id)
+    fmt = request.GET.get("last_ned", "")
+    if fmt in FORMATS:
+        name = "skjulte-fakturaer" if show_hidden else "ikke-eksporterte-fakturaer"
+        return download_response(
+            fmt,
+            filename=f"{name}-{timezone.localdate():%Y-%m-%d}",
+            sheet="Skjulte" if show_hidden else "Ikke eksporterte",
+            columns=not_exported_columns(connections),
+            rows=queryset.prefetch_related(None).iterator(chunk_size=2000),
+        )
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = _rows(page, connections)
     batch = export_batch_shown(agency_id=agency_id, batch_id=request.GET.get("eksport"))
     return render(
@@ -61,6 +104,10 @@ def not_exported(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "page_obj": page,
+            "form": form,
+            "back": request.get_full_path(),
+            "filtered": any(value not in (None, "") for value in form.filters().values()),
+            "sorting": sorting,
             "show_hidden": show_hidden,
             "counts": not_exported_counts(agency_id=agency_id),
             "batch": batch,
@@ -170,7 +217,9 @@ def export_batch_status(request: HttpRequest, batch_id: int) -> JsonResponse:
             "id": row["invoice"].pk,
             "status": row["invoice"].export_status,
             "html": render_to_string(
-                "poweroffice/includes/not_exported_row.html", {"row": row}, request=request
+                "poweroffice/includes/not_exported_row.html",
+                {"row": row, "back": _list_url(f"?eksport={batch.pk}")},
+                request=request,
             ),
         }
         for row in _rows(changed, connections)
