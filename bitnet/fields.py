@@ -1,9 +1,12 @@
 """Form fields shared by every page."""
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+
+from bitnet import identifiers
 
 _SPACES = (" ", "\xa0", "\u202f", "\u2009")
 
@@ -64,3 +67,50 @@ class PositiveNumberField(forms.IntegerField):
             self.error_messages[code] = message
         if too_large:
             self.error_messages["max_value"] = too_large
+
+
+class _NorwegianNumberField(forms.CharField):
+    """A Norwegian number typed with spaces or dots, checked and compacted by
+    bitnet/identifiers.py (python-stdnum); the compact form is what is stored."""
+
+    cleaner: Callable[[str], str]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return type(self).cleaner(super().clean(value) or "")
+
+    def prepare_value(self, value):
+        return type(self).display(value) if value else value
+
+    @staticmethod
+    def display(value: str) -> str:
+        return value
+
+
+class OrgNumberField(_NorwegianNumberField):
+    """Organisasjonsnummer: 9 digits with a MOD11 check digit (stdnum.no.orgnr)."""
+
+    cleaner = staticmethod(identifiers.org_number_clean)
+    display = staticmethod(identifiers.org_number_format)
+
+
+class VatNumberField(_NorwegianNumberField):
+    """MVA-nummer: the organisation number and "MVA" (stdnum.no.mva)."""
+
+    cleaner = staticmethod(identifiers.vat_number_clean)
+    display = staticmethod(identifiers.vat_number_format)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs["inputmode"] = "text"
+
+
+class BankAccountField(_NorwegianNumberField):
+    """Kontonummer: 11 digits with a MOD11 check digit (stdnum.no.kontonr)."""
+
+    cleaner = staticmethod(identifiers.bank_account_clean)
+    display = staticmethod(identifiers.bank_account_format)

@@ -35,7 +35,9 @@ class Subgroup(models.Model):
     customer_series_end = models.PositiveIntegerField("kundenummer til", default=19999)
     next_customer_number = models.PositiveIntegerField("neste kundenummer", default=10000)
     payment_terms_days = models.PositiveSmallIntegerField("betalingsfrist (dager)", default=14)
+    # Kept compact (bitnet/identifiers.py): 11 digits, and the organisation number + "MVA".
     bank_account = models.CharField("kontonummer", max_length=11, blank=True)
+    vat_number = models.CharField("MVA-nummer", max_length=12, blank=True)
 
     class Meta:
         verbose_name = "undergruppe"

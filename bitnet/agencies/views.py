@@ -15,7 +15,7 @@ from django.shortcuts import render
 from bitnet import hooks
 from bitnet.access import admin_required, for_agency, get_for_agency
 from bitnet.agencies.forms import DEPARTMENTS_MISSING_HELP, OfficeForm, SubgroupSeriesForm
-from bitnet.agencies.services import office_create, office_update, subgroup_update_number_series
+from bitnet.agencies.services import office_create, office_update, subgroup_update
 from bitnet.crud import Entity, edit_page, form_page, page_of, pick
 from bitnet.models import Office, Subgroup
 
@@ -111,10 +111,8 @@ def subgroup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return form_page(
         request,
         form,
-        save=lambda data: subgroup_update_number_series(
-            subgroup=subgroup, **pick(data, form.Meta.fields)
-        ),
-        message=lambda _: f"Nummerseriene for {subgroup.name} er lagret.",
+        save=lambda data: subgroup_update(subgroup=subgroup, **pick(data, form.Meta.fields)),
+        message=lambda _: f"Opplysningene og nummerseriene for {subgroup.name} er lagret.",
         list_url="agencies:office_list",
         template="bitnet/subgroup_form.html",
         context=context,

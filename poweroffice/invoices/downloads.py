@@ -1,15 +1,16 @@
 """'Last ned' of Økonomi > Ikke eksporterte fakturaer: the columns of the CSV and XLSX files
 (bitnet/spreadsheet.py), with the reason each invoice is on the list."""
 
+from accounting.models import Invoice
 from bitnet.spreadsheet import Column
-from poweroffice.invoices.selectors import export_reason
+from poweroffice.invoices.selectors import Reason, export_reason
 from poweroffice.models import Connection
 
 
 def not_exported_columns(connections: dict[int, Connection]) -> list[Column]:
     """The columns; ``connections`` by subgroup id give the reason without a query per row."""
 
-    def reason(invoice):
+    def reason(invoice: Invoice) -> Reason:
         return export_reason(invoice, connections.get(invoice.subgroup_id))
 
     return [

@@ -1,5 +1,7 @@
 """The filter of Økonomi > Ikke eksporterte fakturaer: search, subgroup, office, reason, dates."""
 
+from typing import cast
+
 from django import forms
 from django.db.models import QuerySet
 
@@ -38,8 +40,8 @@ class NotExportedFilterForm(forms.Form):
 
     def __init__(self, *args, subgroups: QuerySet, offices: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subgroup"].queryset = subgroups
-        self.fields["office"].queryset = offices
+        cast(forms.ModelChoiceField, self.fields["subgroup"]).queryset = subgroups
+        cast(forms.ModelChoiceField, self.fields["office"]).queryset = offices
 
     def clean(self):
         data = super().clean()
