@@ -19,7 +19,8 @@ TRIP_MAX_EXPENSE = Decimal("10000")
 
 
 def _grouped(number: Decimal | int) -> str:
-    return f"{int(number):,}".replace(",", " ")
+    """2 500, with a no-break space, so a message never breaks inside the number."""
+    return f"{int(number):,}".replace(",", "\xa0")
 
 
 KM_TOO_LONG = (

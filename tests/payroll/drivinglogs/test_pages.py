@@ -283,13 +283,13 @@ BAD_TRIP = [
     ("parking negative", {"parking": "-1,50"}, "parking", "Beløpet kan ikke være negativt."),
     ("ferry negative", {"ferry": "-99"}, "ferry", "Beløpet kan ikke være negativt."),
     ("from missing", {"from_place": ""}, "from_place", "påkrevet"),
-    ("km absurd", {"km": "999999"}, "km", "En tur kan ikke være lengre enn 2 500 km."),
+    ("km absurd", {"km": "999999"}, "km", "En tur kan ikke være lengre enn 2\xa0500 km."),
     ("km too many digits", {"km": "123456789"}, "km", "Tallet er for stort"),
     ("passengers a bus", {"passengers": "60"}, "passengers",
      "En tur kan ha høyst 8 passasjerer"),
-    ("toll absurd", {"toll": "20000"}, "toll", "Beløpet kan ikke være over 10 000 kr per tur."),
-    ("parking absurd", {"parking": "10000,01"}, "parking", "Beløpet kan ikke være over 10 000 kr"),
-    ("ferry absurd", {"ferry": "99999"}, "ferry", "Beløpet kan ikke være over 10 000 kr"),
+    ("toll absurd", {"toll": "20000"}, "toll", "Beløpet kan ikke være over 10\xa0000 kr per tur."),
+    ("parking absurd", {"parking": "10000,01"}, "parking", "Beløpet kan ikke være over 10\xa0000 kr"),
+    ("ferry absurd", {"ferry": "99999"}, "ferry", "Beløpet kan ikke være over 10\xa0000 kr"),
 ]  # fmt: skip
 
 
@@ -346,13 +346,13 @@ def test_services_refuse_impossible_trips(log_user):
         )
     messages = excinfo.value.message_dict
     assert messages["km"] == [
-        "En tur kan ikke være lengre enn 2 500 km. Sjekk tallet, eller del en lang reise opp i "
+        "En tur kan ikke være lengre enn 2\xa0500 km. Sjekk tallet, eller del en lang reise opp i "
         "flere turer."
     ]
     assert messages["passengers"] == [
         "En tur kan ha høyst 8 passasjerer (så mange en personbil har plass til)."
     ]
-    assert messages["ferry"] == ["Beløpet kan ikke være over 10 000 kr per tur. Sjekk tallet."]
+    assert messages["ferry"] == ["Beløpet kan ikke være over 10\xa0000 kr per tur. Sjekk tallet."]
     trip = log_user.trips.get()
     with pytest.raises(ValidationError):
         services.trip_update(trip=trip, km=Decimal("2500.1"))
