@@ -288,7 +288,8 @@ BAD_TRIP = [
     ("passengers a bus", {"passengers": "60"}, "passengers",
      "En tur kan ha høyst 8 passasjerer"),
     ("toll absurd", {"toll": "20000"}, "toll", "Beløpet kan ikke være over 10\xa0000 kr per tur."),
-    ("parking absurd", {"parking": "10000,01"}, "parking", "Beløpet kan ikke være over 10\xa0000 kr"),
+    ("parking absurd", {"parking": "10000,01"}, "parking",
+     "Beløpet kan ikke være over 10\xa0000 kr"),
     ("ferry absurd", {"ferry": "99999"}, "ferry", "Beløpet kan ikke være over 10\xa0000 kr"),
 ]  # fmt: skip
 
