@@ -11,11 +11,15 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
 
 from accounting.money import MoneyDigits, quantity_shown
 from bitnet.models import Agency, Office, Subgroup
 
 MONEY: MoneyDigits = {"max_digits": 14, "decimal_places": 2}
+# VAT codes in numeric order (3, 5, 6, 31, 33), not as text (3, 31, 33, 5, 6): SAF-T codes are
+# whole numbers without leading zeros, so the shorter one is the smaller.
+VAT_CODE_ORDER = (Length("code"), "code")
 
 
 class VatCode(models.Model):
@@ -35,7 +39,7 @@ class VatCode(models.Model):
     class Meta:
         verbose_name = "MVA-kode"
         verbose_name_plural = "MVA-koder"
-        ordering = ["agency", "code"]
+        ordering = ["agency", *VAT_CODE_ORDER]
         constraints = [
             models.UniqueConstraint(fields=["agency", "code"], name="vatcode_unique_code"),
             models.CheckConstraint(

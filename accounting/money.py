@@ -1,10 +1,13 @@
-"""Money rules: VAT per line rounded to øre once, KID (MOD10) and organisation numbers (MOD11),
-and money written the Norwegian way (``kr``)."""
+"""Money rules: VAT per line rounded to øre once, the KID (MOD10, by python-stdnum's Luhn),
+and money written the Norwegian way (``kr``). Organisation and bank account numbers are
+bitnet/identifiers.py."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict
+
+from stdnum import luhn
 
 ORE = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -60,8 +63,14 @@ class VatTotal:
         return self.net + self.vat
 
 
+def vat_code_sort_key(code: str) -> tuple[int, int, str]:
+    """VAT codes in numeric order (3, 5, 6, 31, 33), not as text (3, 31, 33, 5, 6)."""
+    return (0, int(code), "") if code.isdigit() else (1, 0, code)
+
+
 def totals_per_vat_code(lines: Iterable[tuple[str, Decimal, LineAmounts]]) -> list[VatTotal]:
-    """Sum line amounts per (VAT code, rate); the sums need no further rounding."""
+    """Sum line amounts per (VAT code, rate), in numeric code order; the sums need no further
+    rounding."""
     acc: dict[tuple[str, Decimal], list[Decimal]] = {}
     for code, rate, amounts in lines:
         net_vat = acc.setdefault((code, rate), [Decimal("0.00"), Decimal("0.00")])
@@ -69,23 +78,10 @@ def totals_per_vat_code(lines: Iterable[tuple[str, Decimal, LineAmounts]]) -> li
         net_vat[1] += amounts.vat
     return [
         VatTotal(code=code, rate=rate, net=net, vat=vat)
-        for (code, rate), (net, vat) in sorted(acc.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+        for (code, rate), (net, vat) in sorted(
+            acc.items(), key=lambda kv: (vat_code_sort_key(kv[0][0]), kv[0][1])
+        )
     ]
-
-
-def mod10_check_digit(digits: str) -> str:
-    """The MOD10 (Luhn) check digit used for Norwegian KID numbers."""
-    if not digits.isdigit():
-        raise ValueError("KID-grunnlaget kan bare inneholde sifre.")
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return str((10 - total % 10) % 10)
 
 
 def quantity_shown(quantity: Decimal) -> Decimal:
@@ -98,24 +94,9 @@ def quantity_shown(quantity: Decimal) -> Decimal:
 def kid_for(*, customer_number: int, invoice_number: int) -> str:
     """KID: customer number (6 digits) + invoice number (7 digits) + MOD10 check digit."""
     base = f"{customer_number:06d}{invoice_number:07d}"
-    return base + mod10_check_digit(base)
+    return base + str(luhn.calc_check_digit(base))
 
 
 def is_valid_kid(kid: str) -> bool:
-    return len(kid) >= 2 and kid.isdigit() and mod10_check_digit(kid[:-1]) == kid[-1]
-
-
-_ORG_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
-
-
-def is_valid_org_number(value: str) -> bool:
-    """A Norwegian organisation number: 9 digits, the last a MOD11 check digit."""
-    if len(value) != 9 or not value.isdigit():
-        return False
-    remainder = sum(int(d) * w for d, w in zip(value[:8], _ORG_WEIGHTS, strict=True)) % 11
-    check = 11 - remainder
-    if check == 11:
-        check = 0
-    if check == 10:
-        return False
-    return check == int(value[8])
+    """A KID of digits whose last is its MOD10 (Luhn) check digit."""
+    return len(kid) >= 2 and kid.isdigit() and bool(luhn.is_valid(kid))

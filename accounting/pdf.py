@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 
 from accounting.models import Invoice
 from accounting.money import LineAmounts, VatTotal, totals_per_vat_code
+from bitnet.identifiers import bank_account_format
 
 # WeasyPrint and its font stack log at INFO/WARNING for every missing glyph fallback.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -34,14 +35,6 @@ class SpecificationData:
     lines: list
     vat_totals: list[VatTotal]
     bank_account: str
-
-
-def _format_bank_account(number: str) -> str:
-    """Norwegian bank account numbers read as 1234 56 78901."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if len(digits) != 11:
-        return number
-    return f"{digits[:4]} {digits[4:6]} {digits[6:]}"
 
 
 def invoice_specification_data(*, invoice: Invoice) -> SpecificationData:
@@ -59,7 +52,7 @@ def invoice_specification_data(*, invoice: Invoice) -> SpecificationData:
         invoice=invoice,
         lines=lines,
         vat_totals=vat_totals,
-        bank_account=_format_bank_account(invoice.subgroup.bank_account),
+        bank_account=bank_account_format(invoice.subgroup.bank_account),
     )
 
 

@@ -8,7 +8,8 @@ Starts the PowerOffice sandbox in this process on a free port of 127.0.0.1 (Powe
 driver, and creates in the database (which must be migrated) a fresh agency and subgroup whose
 drivers each have an approved driving log for May 2026. Then, as Lønnseksport does:
 
-1. "Søk": the logbooks in range with their sums, and the four validations.
+1. "Søk": the logbooks in range with their sums, and the four validations; and the page
+   itself (HTML bytes, queries, seconds), which holds one row per logbook whatever the trips.
 2. "Eksporter": claim the logbooks and store the salary lines (payroll_export_create).
 3. The run: create every salary line in PowerOffice Go (payroll_export_run).
 
@@ -91,7 +92,7 @@ def run(url: str, args) -> dict:
     from poweroffice.salary.create import payroll_export_create
     from poweroffice.salary.demo import DEMO_WAGE_CODES
     from poweroffice.salary.run import payroll_export_run
-    from poweroffice.salary.selectors import drivinglogs_exportable, drivinglogs_with_trips
+    from poweroffice.salary.selectors import drivinglogs_exportable
     from poweroffice.salary.wagecodes import wage_codes_save
 
     tag = uuid.uuid4().hex[:8]
@@ -173,7 +174,7 @@ def run(url: str, args) -> dict:
         """What "Søk" does: the logbooks in range with their sums, and the validations."""
         started, sent = time.perf_counter(), requests_so_far()
         with CaptureQueriesContext(connection) as queries:
-            found = drivinglogs_with_trips(
+            found = list(
                 drivinglogs_exportable(subgroup=subgroup, date_from=MAY[0], date_to=MAY[-1])
             )
             ids = [log.pk for log in found]
@@ -189,13 +190,40 @@ def run(url: str, args) -> dict:
             "ids": ids,
         }
 
+    payroll_user = User.objects.create(
+        username=f"bench-{tag}-lonn", agency=agency, office=office, role=Role.PAYROLL
+    )
+
+    def search_page() -> dict:
+        """The "Søk" page as a browser gets it: HTML bytes, SQL queries and seconds."""
+        from django.test import Client
+
+        browser = Client(SERVER_NAME="localhost")
+        browser.force_login(payroll_user)
+        url = (
+            f"/lonn/lonnseksport/ny/?subgroup={subgroup.pk}"
+            f"&date_from={MAY[0]:%Y-%m-%d}&date_to={MAY[-1]:%Y-%m-%d}"
+        )
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            response = browser.get(url)
+        assert response.status_code == 200, response.status_code
+        return {
+            "html_bytes": len(response.content),
+            "sql_queries": len(queries.captured_queries),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+
     figures: dict = {"drivers": args.drivers, "rate_limit_per_second": args.rate}
     try:
         quarter = max(1, args.trips // 4)
         figures["trips_small"] = add_trips(quarter)
         small = search()
+        small_page = search_page()
         figures["trips"] = figures["trips_small"] + add_trips(args.trips - quarter)
         full = search()
+        figures["search_page_with_quarter_of_trips"] = small_page
+        figures["search_page"] = search_page()
         ids = full.pop("ids")
         small.pop("ids")
         figures["search_with_quarter_of_trips"] = small

@@ -17,7 +17,8 @@ from accounting import standard_chart
 from accounting.customers.services import customer_create
 from accounting.invoices.services import LineInput, invoice_create
 from accounting.models import Account, Article, Customer, CustomerKind, Invoice, VatCode
-from bitnet.models import Agency, Office, Role, Subgroup, User
+from bitnet import demo_staff
+from bitnet.models import Agency, Office, Subgroup, User
 from payroll.models import DrivingLog, DrivingLogStatus, Trip
 
 AGENCY_NAME = "Minnehagen Begravelsesbyrå AS"
@@ -147,25 +148,9 @@ COMPANIES = [
 ]
 
 
-@dataclass(frozen=True)
-class DemoUser:
-    username: str
-    first_name: str
-    last_name: str
-    role: str
-    office: str
-    employee_number: int | None
-
-
-USERS = [
-    DemoUser("admin", "Astrid", "Lunde", Role.ADMINISTRATOR, "Majorstuen", 1),
-    DemoUser("okonomi", "Erik", "Solberg", Role.FINANCE, "Majorstuen", 2),
-    DemoUser("lonn", "Marte", "Holm", Role.PAYROLL, "Majorstuen", 3),
-    DemoUser("bruker", "Jonas", "Vik", Role.USER, "Grünerløkka", 4),
-    DemoUser("sjafor.nils", "Nils", "Bakken", Role.USER, "Grünerløkka", 5),
-    DemoUser("sjafor.tone", "Tone", "Aas", Role.USER, "Drammen", 6),
-    DemoUser("sjafor.rune", "Rune", "Moe", Role.USER, "Drammen", 7),
-]
+# The demo's users are the people of bitnet/demo_staff.py who log in; the sandbox's employees
+# are the same people, so each Ansettelsesnr. names the same person on both sides.
+USERS = [person for person in demo_staff.STAFF if person.username]
 DRIVERS = ["bruker", "sjafor.nils", "sjafor.tone", "sjafor.rune"]
 
 SUBGROUPS = [
@@ -239,7 +224,7 @@ def _users(agency: Agency, offices: dict[str, Office]) -> dict[str, User]:
         user.last_name = spec.last_name
         user.role = spec.role
         user.office = offices[spec.office]
-        user.employee_number = spec.employee_number
+        user.employee_number = spec.number
         user.email = f"{spec.username}@minnehagen.example"
         user.save()
         users[spec.username] = user

@@ -35,7 +35,9 @@ class Subgroup(models.Model):
     customer_series_end = models.PositiveIntegerField("kundenummer til", default=19999)
     next_customer_number = models.PositiveIntegerField("neste kundenummer", default=10000)
     payment_terms_days = models.PositiveSmallIntegerField("betalingsfrist (dager)", default=14)
+    # Kept compact (bitnet/identifiers.py): 11 digits, and the organisation number + "MVA".
     bank_account = models.CharField("kontonummer", max_length=11, blank=True)
+    vat_number = models.CharField("MVA-nummer", max_length=12, blank=True)
 
     class Meta:
         verbose_name = "undergruppe"
@@ -117,6 +119,11 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(employee_number__isnull=True) | Q(employee_number__gte=1),
                 name="user_employee_number_positive",
+            ),
+            # One PowerOffice employee per number: two users with one number would have their
+            # invoices and mileage booked on the same person.
+            models.UniqueConstraint(
+                fields=["agency", "employee_number"], name="user_unique_employee_number"
             ),
         ]
 

@@ -3,12 +3,20 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from accounting.money import MoneyDigits
 from bitnet.models import Agency
+from payroll.limits import (
+    EXPENSE_TOO_HIGH,
+    KM_TOO_LONG,
+    TOO_MANY_PASSENGERS,
+    TRIP_MAX_EXPENSE,
+    TRIP_MAX_KM,
+    TRIP_MAX_PASSENGERS,
+)
 
 MONEY: MoneyDigits = {"max_digits": 12, "decimal_places": 2}
 
@@ -79,8 +87,14 @@ class DrivingLog(models.Model):
         return f"{self.driver} {self.period_start:%d.%m.%Y}–{self.period_end:%d.%m.%Y}"
 
 
+_EXPENSE_VALIDATORS = [
+    MinValueValidator(0),
+    MaxValueValidator(TRIP_MAX_EXPENSE, message=EXPENSE_TOO_HIGH),
+]
+
+
 class Trip(models.Model):
-    """One trip in a driving log."""
+    """One trip in a driving log, within the sane limits of payroll/limits.py."""
 
     log = models.ForeignKey(DrivingLog, on_delete=models.CASCADE, related_name="trips")
     date = models.DateField("dato")
@@ -88,17 +102,27 @@ class Trip(models.Model):
     to_place = models.CharField("til", max_length=200)
     purpose = models.CharField("formål", max_length=300)
     km = models.DecimalField(
-        "km", max_digits=8, decimal_places=1, validators=[MinValueValidator(Decimal("0.1"))]
+        "km",
+        max_digits=8,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("0.1")),
+            MaxValueValidator(TRIP_MAX_KM, message=KM_TOO_LONG),
+        ],
     )
-    passengers = models.PositiveSmallIntegerField("passasjerer", default=0)
+    passengers = models.PositiveSmallIntegerField(
+        "passasjerer",
+        default=0,
+        validators=[MaxValueValidator(TRIP_MAX_PASSENGERS, message=TOO_MANY_PASSENGERS)],
+    )
     toll = models.DecimalField(
-        "bompenger", default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY
+        "bompenger", default=Decimal("0"), validators=_EXPENSE_VALIDATORS, **MONEY
     )
     parking = models.DecimalField(
-        "parkering", default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY
+        "parkering", default=Decimal("0"), validators=_EXPENSE_VALIDATORS, **MONEY
     )
     ferry = models.DecimalField(
-        "ferje", default=Decimal("0"), validators=[MinValueValidator(0)], **MONEY
+        "ferje", default=Decimal("0"), validators=_EXPENSE_VALIDATORS, **MONEY
     )
     trailer = models.BooleanField("tilhenger/utstyr", default=False)
     forest_road = models.BooleanField("skogs-/anleggsvei", default=False)
@@ -112,6 +136,16 @@ class Trip(models.Model):
             models.CheckConstraint(
                 condition=Q(toll__gte=0) & Q(parking__gte=0) & Q(ferry__gte=0),
                 name="trip_expenses_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(km__lte=TRIP_MAX_KM), name="trip_km_limit"),
+            models.CheckConstraint(
+                condition=Q(passengers__lte=TRIP_MAX_PASSENGERS), name="trip_passengers_limit"
+            ),
+            models.CheckConstraint(
+                condition=Q(toll__lte=TRIP_MAX_EXPENSE)
+                & Q(parking__lte=TRIP_MAX_EXPENSE)
+                & Q(ferry__lte=TRIP_MAX_EXPENSE),
+                name="trip_expenses_limit",
             ),
         ]
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from accounting.chart.services import account_number_taken_message, vat_code_taken_message
-from accounting.models import Account, Article, VatCode
+from accounting.models import VAT_CODE_ORDER, Account, Article, VatCode
 from bitnet.fields import NorwegianDecimalField
 from bitnet.models import Agency
 
@@ -26,7 +26,7 @@ def _vat_codes_for(agency: Agency, current_id: int | None):
     return (
         VatCode.objects.filter(agency=agency)
         .filter(Q(is_active=True) | Q(pk=current_id))
-        .order_by("code")
+        .order_by(*VAT_CODE_ORDER)
     )
 
 

@@ -18,7 +18,7 @@ from accounting.chart.services import (
     vat_code_create,
     vat_code_update,
 )
-from accounting.models import Account, Article, VatCode
+from accounting.models import VAT_CODE_ORDER, Account, Article, VatCode
 from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency
 from bitnet.crud import Entity, edit_page, page_of, search_list
 
@@ -144,7 +144,7 @@ def vat_code_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "accounting/admin/vatcode_list.html",
-        {"page_obj": page_of(request, vat_codes.order_by("code"), PAGE_SIZE)},
+        {"page_obj": page_of(request, vat_codes.order_by(*VAT_CODE_ORDER), PAGE_SIZE)},
     )
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounting.models import Customer, CustomerKind
-from accounting.money import is_valid_org_number
+from bitnet.fields import OrgNumberField
 from bitnet.models import Subgroup
 
 
@@ -61,7 +61,7 @@ class CustomerForm(forms.Form):
         required=False,
         max_length=180,
     )
-    org_number = forms.CharField(label="Organisasjonsnummer", required=False, max_length=20)
+    org_number = OrgNumberField(label="Organisasjonsnummer", required=False)
     email = forms.EmailField(label="E-post", required=False)
     phone = forms.CharField(label="Telefon", required=False, max_length=30)
     address = forms.CharField(label="Adresse", required=False, max_length=200)
@@ -108,12 +108,6 @@ class CustomerForm(forms.Form):
                 self.fields[name].disabled = True
                 self.fields[name].required = False
             self.fields["number"].help_text = "Kundenummeret kan ikke endres."
-
-    def clean_org_number(self) -> str:
-        value = "".join(self.cleaned_data["org_number"].split())
-        if value and not is_valid_org_number(value):
-            raise ValidationError("Ugyldig organisasjonsnummer.")
-        return value
 
     def clean_postal_code(self) -> str:
         value = self.cleaned_data["postal_code"].strip()

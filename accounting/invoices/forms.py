@@ -28,7 +28,9 @@ class InvoiceFilterForm(forms.Form):
     q = forms.CharField(
         label="Søk",
         required=False,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Nummer, kunde eller KID"}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Nummer, kunde, avdøde eller KID"}
+        ),
     )
     subgroup = forms.ModelChoiceField(
         label="Undergruppe", queryset=Subgroup.objects.none(), required=False, empty_label="Alle"

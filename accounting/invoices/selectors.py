@@ -31,18 +31,23 @@ def invoice_list(
     payment_status: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order_by: tuple[str, ...] = ("-invoice_date", "-number", "-id"),
 ) -> QuerySet[Invoice]:
-    """Invoices and credit notes matching the filters, newest first.
+    """Invoices and credit notes matching the filters, newest first unless ``order_by`` says.
 
-    ``search`` matches the invoice number, the KID (both exact or as a prefix) and the
-    customer's name or number. ``payment_status`` "" means "Ukjent" (not checked yet); None
-    means no filter. The related rows a list shows are joined in, so the number of queries does
-    not grow with the page size.
+    ``search`` matches the invoice number, the KID (both exact or as a prefix), the customer's
+    name or number and the deceased's name. ``payment_status`` "" means "Ukjent" (not checked
+    yet); None means no filter. The related rows a list shows are joined in, so the number of
+    queries does not grow with the page size.
     """
     qs = invoices.select_related("customer", "office", "subgroup")
     search = search.strip()
     if search:
-        condition = Q(customer__name__icontains=search)
+        condition = (
+            Q(customer__name__icontains=search)
+            | Q(deceased_name__icontains=search)
+            | Q(customer__deceased_name__icontains=search)
+        )
         digits = search.replace(" ", "")
         if digits.isdigit():
             condition |= Q(kid__startswith=digits)
@@ -63,7 +68,7 @@ def invoice_list(
         qs = qs.filter(invoice_date__gte=date_from)
     if date_to:
         qs = qs.filter(invoice_date__lte=date_to)
-    return qs.order_by("-invoice_date", "-number", "-id")
+    return qs.order_by(*order_by)
 
 
 def invoice_list_totals(*, invoices: QuerySet[Invoice]) -> dict[str, Any]:

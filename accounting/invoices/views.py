@@ -12,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from accounting.invoices import selectors
+from accounting.invoices.downloads import INVOICE_COLUMNS
 from accounting.invoices.forms import (
     CreditNoteForm,
     InvoiceFilterForm,
@@ -30,9 +32,24 @@ from accounting.money import line_amounts, quantity_shown, totals_per_vat_code
 from bitnet.access import AuthedRequest, finance_required, for_agency, get_for_agency
 from bitnet.agencies.services import NumberSeriesExhausted
 from bitnet.crud import add_errors
+from bitnet.listing import sorting_from
 from bitnet.models import Office, Subgroup
+from bitnet.spreadsheet import FORMATS, download_response
 
 PAGE_SIZE = 25
+# The sortable columns of the list: key in ?sort= -> fields (bitnet/listing.py).
+SORT_COLUMNS = {
+    "nummer": ("number",),
+    "type": ("kind", "number"),
+    "dato": ("invoice_date", "number"),
+    "forfall": ("due_date", "number"),
+    "kunde": ("customer__name", "number"),
+    "byra": ("office__name", "number"),
+    "belop": ("gross_total", "number"),
+    "eksport": ("export_status", "number"),
+    "betaling": ("payment_status", "number"),
+    "saldo": ("balance", "number"),
+}
 
 
 def _paginate(request: AuthedRequest, queryset: QuerySet[Invoice], count: int) -> Page:
@@ -42,7 +59,7 @@ def _paginate(request: AuthedRequest, queryset: QuerySet[Invoice], count: int) -
 
 
 @finance_required
-def invoice_list(request: AuthedRequest) -> HttpResponse:
+def invoice_list(request: AuthedRequest) -> HttpResponseBase:
     form = InvoiceFilterForm(
         request.GET or None,
         subgroups=for_agency(Subgroup.objects.all(), request),
@@ -50,12 +67,25 @@ def invoice_list(request: AuthedRequest) -> HttpResponse:
     )
     if form.is_bound:
         form.is_valid()  # invalid fields simply do not filter; their errors are shown
+    sorting = sorting_from(request, SORT_COLUMNS, default="-dato")
     invoices = selectors.invoice_list(
-        invoices=for_agency(Invoice.objects.all(), request), **form.filters()
+        invoices=for_agency(Invoice.objects.all(), request),
+        **form.filters(),
+        order_by=sorting.order_by,
     )
+    fmt = request.GET.get("last_ned", "")
+    if fmt in FORMATS:
+        return download_response(
+            fmt,
+            filename=f"fakturaer-{timezone.localdate():%Y-%m-%d}",
+            sheet="Fakturaer",
+            columns=INVOICE_COLUMNS,
+            rows=invoices.iterator(chunk_size=2000),
+        )
     totals = selectors.invoice_list_totals(invoices=invoices)
     page = _paginate(request, invoices, count=totals["count"])
-    filtered = form.is_bound and any(value not in (None, "") for value in form.filters().values())
+    filters = form.filters()
+    filtered = form.is_bound and any(value not in (None, "") for value in filters.values())
     return render(
         request,
         "accounting/invoice_list.html",
@@ -64,6 +94,7 @@ def invoice_list(request: AuthedRequest) -> HttpResponse:
             "page_obj": page,
             "totals": totals,
             "filtered": filtered,
+            "sorting": sorting,
             "today": timezone.localdate(),
         },
     )

@@ -13,10 +13,11 @@ from django.utils.html import format_html
 
 from bitnet import hooks
 from bitnet.agencies.services import subgroup_number_series_errors
-from bitnet.fields import PositiveNumberField
+from bitnet.fields import BankAccountField, OrgNumberField, PositiveNumberField, VatNumberField
 from bitnet.models import Agency, Office, Subgroup
 
 DEPARTMENTS_MISSING_HELP = "Synkroniser avdelinger under Administrasjon > Datadeling først"
+VAT_NUMBER_NOT_ORG_NUMBER = "MVA-nummeret må være organisasjonsnummeret over etterfulgt av MVA."
 
 
 def _series_field(label: str, help_text: str = "") -> PositiveNumberField:
@@ -26,7 +27,24 @@ def _series_field(label: str, help_text: str = "") -> PositiveNumberField:
 
 
 class SubgroupSeriesForm(forms.ModelForm):
-    """The invoice and customer number series of one subgroup."""
+    """One subgroup's company details (printed on the invoice specification) and its invoice
+    and customer number series."""
+
+    org_number = OrgNumberField(
+        label="Organisasjonsnummer",
+        required=False,
+        help_text="Tom: etatens organisasjonsnummer brukes på fakturaspesifikasjonen.",
+    )
+    vat_number = VatNumberField(
+        label="MVA-nummer",
+        required=False,
+        help_text="For en MVA-registrert undergruppe: organisasjonsnummeret og MVA.",
+    )
+    bank_account = BankAccountField(
+        label="Kontonummer",
+        required=False,
+        help_text="Kontoen kunden betaler til, skrevet på fakturaspesifikasjonen.",
+    )
 
     invoice_series_start = _series_field("Fakturanummer fra")
     invoice_series_end = _series_field("Fakturanummer til")
@@ -41,9 +59,14 @@ class SubgroupSeriesForm(forms.ModelForm):
         "Neste kundenummer", "Nummeret neste nye kunde får (brukte numre hoppes over)."
     )
 
+    DETAIL_FIELDS = ("org_number", "vat_number", "bank_account")
+
     class Meta:
         model = Subgroup
         fields = [
+            "org_number",
+            "vat_number",
+            "bank_account",
             "invoice_series_start",
             "invoice_series_end",
             "next_invoice_number",
@@ -54,12 +77,16 @@ class SubgroupSeriesForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if all(cleaned.get(name) is not None for name in self.Meta.fields):
-            values = {name: cleaned[name] for name in self.Meta.fields}
+        series = [name for name in self.Meta.fields if name not in self.DETAIL_FIELDS]
+        if all(cleaned.get(name) is not None for name in series):
+            values = {name: cleaned[name] for name in series}
             for field, message in subgroup_number_series_errors(
                 subgroup=self.instance, **values
             ).items():
                 self.add_error(field, message)
+        vat, org = cleaned.get("vat_number"), cleaned.get("org_number")
+        if vat and org and not vat.startswith(org):
+            self.add_error("vat_number", VAT_NUMBER_NOT_ORG_NUMBER)
         return cleaned
 
 
@@ -164,7 +191,6 @@ class OfficeForm(forms.ModelForm):
 
     def departments_by_subgroup(self) -> dict[str, list[tuple[str, str]]]:
         """Every subgroup's departments, so the select can follow a change of subgroup."""
-        return {
-            str(pk): list(hooks.department_choices(pk))
-            for pk in self.subgroups.values_list("pk", flat=True)
-        }
+        ids = list(self.subgroups.values_list("pk", flat=True))
+        choices = hooks.department_choices_by_subgroup(ids)
+        return {str(pk): choices.get(pk, []) for pk in ids}

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Model
 
-from bitnet import hooks
+from bitnet import hooks, identifiers
 from bitnet.audit.services import EMPTY, Change, audit_record
 from bitnet.models import Agency, AuditArea, Office, Subgroup, User
 
@@ -144,6 +144,30 @@ def subgroup_update_number_series(
         if errors:
             raise ValidationError(errors)
         locked.save(update_fields=_assign(locked, values))
+    return locked
+
+
+def subgroup_update(
+    *,
+    subgroup: Subgroup,
+    org_number: str,
+    vat_number: str,
+    bank_account: str,
+    **series: int,
+) -> Subgroup:
+    """Change a subgroup's company details (organisation number, MVA number, bank account,
+    checked by python-stdnum) and its number series, in one transaction."""
+    try:
+        details = {
+            "org_number": identifiers.org_number_clean(org_number),
+            "vat_number": identifiers.vat_number_clean(vat_number),
+            "bank_account": identifiers.bank_account_clean(bank_account),
+        }
+    except ValidationError:
+        raise ValidationError("Et av numrene er ugyldig. Sjekk feltene.") from None
+    with transaction.atomic():
+        locked = subgroup_update_number_series(subgroup=subgroup, **series)
+        locked.save(update_fields=_assign(locked, details))
     return locked
 
 

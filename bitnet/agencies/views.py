@@ -15,7 +15,7 @@ from django.shortcuts import render
 from bitnet import hooks
 from bitnet.access import AuthedRequest, admin_required, for_agency, get_for_agency
 from bitnet.agencies.forms import DEPARTMENTS_MISSING_HELP, OfficeForm, SubgroupSeriesForm
-from bitnet.agencies.services import office_create, office_update, subgroup_update_number_series
+from bitnet.agencies.services import office_create, office_update, subgroup_update
 from bitnet.audit.selectors import audit_log
 from bitnet.crud import Entity, edit_page, form_page, page_of, pick
 from bitnet.models import AuditArea, Office, Subgroup
@@ -65,8 +65,9 @@ def office_list(request: AuthedRequest) -> HttpResponse:
         .order_by("name")
     )
     page_obj = page_of(request, subgroups, 10)
+    choices = hooks.department_choices_by_subgroup(subgroup.pk for subgroup in page_obj)
     for subgroup in page_obj:
-        labels = dict(hooks.department_choices(subgroup.pk))
+        labels = dict(choices.get(subgroup.pk, []))
         subgroup.departments_synced = bool(labels)
         for office in subgroup.offices.all():
             code = office.external_department_code
@@ -117,10 +118,8 @@ def subgroup_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return form_page(
         request,
         form,
-        save=lambda data: subgroup_update_number_series(
-            subgroup=subgroup, **pick(data, form.Meta.fields)
-        ),
-        message=lambda _: f"Nummerseriene for {subgroup.name} er lagret.",
+        save=lambda data: subgroup_update(subgroup=subgroup, **pick(data, form.Meta.fields)),
+        message=lambda _: f"Opplysningene og nummerseriene for {subgroup.name} er lagret.",
         list_url="agencies:office_list",
         template="bitnet/subgroup_form.html",
         context=context,

@@ -10,11 +10,15 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
-from bitnet.fields import PositiveNumberField
+from bitnet.fields import MAX_INT, PositiveNumberField
 from bitnet.models import Agency, Office, Role, User
-from bitnet.users.services import USERNAME_TAKEN
+from bitnet.users.services import USERNAME_TAKEN, employee_number_holder, employee_number_taken
 
 EMPLOYEE_NUMBER_MESSAGE = "Ansettelsesnr. må være et positivt heltall."
+EMPLOYEE_NUMBER_TOO_LARGE = (
+    f"Ansettelsesnr. er for stort: høyst {MAX_INT}. Bruk nummeret fra kolonnen «Ansattnr.» "
+    "under Brukere i PowerOffice."
+)
 EMPLOYEE_NUMBER_HELP = (
     "Samme nummer som i kolonnen «Ansattnr.» under Brukere i PowerOffice (alltid et heltall). "
     "Brukes når «Ta med Ansattnr ved eksport av fakturaer» er slått på under "
@@ -51,6 +55,7 @@ class _UserFormBase(forms.ModelForm):
         label="Ansettelsesnr. (PowerOffice)",
         required=False,
         message=EMPLOYEE_NUMBER_MESSAGE,
+        too_large=EMPLOYEE_NUMBER_TOO_LARGE,
         help_text=EMPLOYEE_NUMBER_HELP,
     )
 
@@ -95,6 +100,15 @@ class _UserFormBase(forms.ModelForm):
         )
         office.empty_label = "— Ingen byrå —"
         cast(forms.ChoiceField, self.fields["role"]).choices = Role.choices
+
+    def clean_employee_number(self) -> int | None:
+        number = self.cleaned_data.get("employee_number")
+        holder = employee_number_holder(
+            agency_id=self.agency.pk, employee_number=number, exclude_id=self.instance.pk
+        )
+        if holder is not None:
+            raise ValidationError(employee_number_taken(holder=holder))
+        return number
 
     def _check_password_pair(self, first: str, second: str, *, required: bool) -> str | None:
         p1 = self.cleaned_data.get(first) or ""

@@ -16,6 +16,50 @@ from bitnet.models import Agency, AuditArea, Office, Role, User
 USERNAME_TAKEN = "Brukernavnet er allerede i bruk. Velg et annet."
 
 
+def employee_number_holder(
+    *, agency_id: int | None, employee_number: int | None, exclude_id: int | None = None
+) -> User | None:
+    """The other user of the agency who has ``employee_number``, if any."""
+    if agency_id is None or employee_number is None:
+        return None
+    others = User.objects.filter(agency_id=agency_id, employee_number=employee_number)
+    if exclude_id is not None:
+        others = others.exclude(pk=exclude_id)
+    return others.order_by("pk").first()
+
+
+def employee_number_taken(*, holder: User) -> str:
+    """The message for an Ansettelsesnr. that another user of the agency already has."""
+    name = holder.get_full_name()
+    who = f"{name} ({holder.username})" if name else holder.username
+    return (
+        f"Ansettelsesnr. {holder.employee_number} brukes allerede av {who}. Hver ansatt i "
+        "PowerOffice har sitt eget nummer."
+    )
+
+
+def _check_employee_number(
+    *, agency_id: int | None, employee_number: int | None, exclude_id: int | None = None
+) -> None:
+    holder = employee_number_holder(
+        agency_id=agency_id, employee_number=employee_number, exclude_id=exclude_id
+    )
+    if holder is not None:
+        raise ValidationError({"employee_number": employee_number_taken(holder=holder)})
+
+
+def _integrity_error(*, user: User, username_check: bool) -> ValidationError:
+    """What a unique constraint broken by a parallel request means for the form."""
+    holder = employee_number_holder(
+        agency_id=user.agency_id, employee_number=user.employee_number, exclude_id=user.pk
+    )
+    if holder is not None:
+        return ValidationError({"employee_number": employee_number_taken(holder=holder)})
+    if username_check:
+        return ValidationError({"username": USERNAME_TAKEN})
+    return ValidationError("Brukeren ble endret samtidig av en annen. Prøv igjen.")
+
+
 def _check_office(*, agency_id: int | None, office: Office | None) -> None:
     if office is not None and office.agency_id != agency_id:
         raise ValidationError({"office": "Velg et byrå i din etat."})
@@ -81,6 +125,7 @@ def user_create(
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
             raise ValidationError({"username": USERNAME_TAKEN})
+        _check_employee_number(agency_id=agency.pk, employee_number=employee_number)
         user = User(
             agency=agency,
             username=username,
@@ -97,8 +142,8 @@ def user_create(
             with transaction.atomic():
                 user.save()
         except IntegrityError:
-            # A parallel request took the username between the check and the insert.
-            raise ValidationError({"username": USERNAME_TAKEN}) from None
+            # A parallel request took the username or the number between check and insert.
+            raise _integrity_error(user=user, username_check=True) from None
         _record(user, "created", f"Bruker {user.username} opprettet", {}, actor)
     return user
 
@@ -136,13 +181,20 @@ def user_update(
             .get(pk=user.pk, agency=user.agency)
         )
         before = _shown(locked)
+        _check_employee_number(
+            agency_id=locked.agency_id, employee_number=employee_number, exclude_id=locked.pk
+        )
         for field, value in values.items():
             setattr(locked, field, value)
         fields = list(values)
         if password:
             locked.set_password(password)
             fields.append("password")
-        locked.save(update_fields=fields)
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=fields)
+        except IntegrityError:
+            raise _integrity_error(user=locked, username_check=False) from None
         changed = audit_changes(before, _shown(locked), AUDITED)
         if changed or password:
             summary = "Bruker endret" if changed else "Passord endret"

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from bitnet.fields import NorwegianDecimalField
 from bitnet.models import User
+from payroll import limits
 from payroll.models import DrivingLog, DrivingLogStatus
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -137,12 +138,16 @@ class TripForm(forms.Form):
         km = self.cleaned_data["km"]
         if km is not None and km <= 0:
             raise ValidationError("Antall km må være større enn 0.")
+        if km is not None and km > limits.TRIP_MAX_KM:
+            raise ValidationError(limits.KM_TOO_LONG)
         return km
 
     def clean_passengers(self):
         passengers = self.cleaned_data["passengers"]
         if passengers is not None and passengers < 0:
             raise ValidationError("Antall passasjerer kan ikke være negativt.")
+        if passengers is not None and passengers > limits.TRIP_MAX_PASSENGERS:
+            raise ValidationError(limits.TOO_MANY_PASSENGERS)
         return passengers
 
     def _not_negative(self, name: str) -> Decimal:
@@ -151,6 +156,8 @@ class TripForm(forms.Form):
             return Decimal("0")
         if value < 0:
             raise ValidationError("Beløpet kan ikke være negativt.")
+        if value > limits.TRIP_MAX_EXPENSE:
+            raise ValidationError(limits.EXPENSE_TOO_HIGH)
         return value
 
     def clean_toll(self):

@@ -6,15 +6,17 @@ administrators see and edit all of the agency's (the caller scopes to the agency
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from accounting.money import round_ore
+from accounting.money import kr, round_ore
 from bitnet.models import Role, User
+from payroll import limits
 from payroll.models import DrivingLog, DrivingLogStatus, MileageRate, Trip
 from payroll.reimbursements import ZERO, ZERO_KM, TripAmounts, mileage_rates, trip_amounts
 
@@ -219,3 +221,80 @@ def driver_choices(*, users: QuerySet[User]) -> QuerySet[User]:
 def drivinglog_counts_by_status(*, logs: QuerySet[DrivingLog]) -> dict[str, int]:
     rows = logs.order_by().values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}
+
+
+# --- unusual trips (payroll/limits.py) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnusualTrip:
+    """A trip within the limits that a person should look at before it is paid."""
+
+    trip: Trip
+    reasons: list[str]
+
+
+def _km_text(km: Decimal) -> str:
+    return f"{km.normalize():,f}".replace(",", " ").replace(".", ",")
+
+
+def _driver_usual_km(trips: list[Trip]) -> dict[int, tuple[Decimal, int]]:
+    """Per driver of ``trips``: the average km and the number of their other trips in the year
+    before the latest of ``trips``. One query."""
+    latest = max(t.date for t in trips)
+    rows = (
+        Trip.objects.filter(
+            log__driver_id__in={t.log.driver_id for t in trips},
+            date__gt=latest - dt.timedelta(days=365),
+            date__lte=latest,
+        )
+        .exclude(pk__in=[t.pk for t in trips])
+        .values("log__driver_id")
+        .annotate(avg=Avg("km"), n=Count("id"))
+        .order_by()
+    )
+    return {row["log__driver_id"]: (Decimal(row["avg"]), row["n"]) for row in rows}
+
+
+def _reasons(trip: Trip, usual: tuple[Decimal, int] | None) -> list[str]:
+    reasons = []
+    if trip.km > limits.UNUSUAL_KM:
+        reasons.append(f"Lang tur: {_km_text(trip.km)} km.")
+    elif usual is not None and usual[1] >= limits.UNUSUAL_MIN_HISTORY:
+        average = usual[0]
+        if trip.km >= limits.UNUSUAL_MIN_KM and trip.km > limits.UNUSUAL_FACTOR * average:
+            reasons.append(
+                f"{_km_text(trip.km)} km er mer enn {limits.UNUSUAL_FACTOR} ganger sjåførens "
+                f"vanlige tur (snitt {_km_text(round(average, 1))} km det siste året)."
+            )
+    for name, label in (("toll", "Bompenger"), ("parking", "Parkering"), ("ferry", "Ferje")):
+        amount = getattr(trip, name)
+        if amount > limits.UNUSUAL_EXPENSE:
+            reasons.append(f"{label} {kr(amount)} kr.")
+    return reasons
+
+
+def trips_unusual(*, log_ids: Iterable[int]) -> list[UnusualTrip]:
+    """The trips of the logs that look unusual (payroll/limits.py): long, far above what the
+    driver usually drives, or with a large outlay. Two queries whatever the number of trips."""
+    expense = limits.UNUSUAL_EXPENSE
+    candidates = list(
+        Trip.objects.filter(log_id__in=list(log_ids))
+        .filter(
+            Q(km__gte=limits.UNUSUAL_MIN_KM)
+            | Q(toll__gt=expense)
+            | Q(parking__gt=expense)
+            | Q(ferry__gt=expense)
+        )
+        .select_related("log__driver")
+        .order_by("log__driver__first_name", "log__driver__last_name", "date", "id")
+    )
+    if not candidates:
+        return []
+    usual = _driver_usual_km(candidates)
+    unusual = []
+    for trip in candidates:
+        reasons = _reasons(trip, usual.get(trip.log.driver_id))
+        if reasons:
+            unusual.append(UnusualTrip(trip=trip, reasons=reasons))
+    return unusual

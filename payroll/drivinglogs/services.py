@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from bitnet.models import User
+from payroll import limits
 from payroll.drivinglogs.selectors import (
     STATUS_TRANSITIONS,
     drivinglog_is_locked,
@@ -81,12 +82,18 @@ def _check_trip(log: DrivingLog, trip: Trip) -> None:
         errors["date"] = f"Datoen må ligge i kjørebokens periode ({_period(log)})."
     if trip.km is not None and trip.km <= 0:
         errors["km"] = "Antall km må være større enn 0."
+    elif trip.km is not None and trip.km > limits.TRIP_MAX_KM:
+        errors["km"] = limits.KM_TOO_LONG
     if trip.passengers is not None and trip.passengers < 0:
         errors["passengers"] = "Antall passasjerer kan ikke være negativt."
+    elif trip.passengers is not None and trip.passengers > limits.TRIP_MAX_PASSENGERS:
+        errors["passengers"] = limits.TOO_MANY_PASSENGERS
     for name in ("toll", "parking", "ferry"):
         value = getattr(trip, name)
         if value is not None and value < 0:
             errors[name] = "Beløpet kan ikke være negativt."
+        elif value is not None and value > limits.TRIP_MAX_EXPENSE:
+            errors[name] = limits.EXPENSE_TOO_HIGH
     if errors:
         raise ValidationError(errors)
     trip.full_clean(exclude=["log"])

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from accounting.models import Account, Article, VatCode
+from accounting.models import VAT_CODE_ORDER, Account, Article, VatCode
 from bitnet.models import Subgroup
 from poweroffice.chart.findings import ERROR, OK, WARNING
 from poweroffice.models import AccountValidation, Connection
@@ -34,7 +34,7 @@ def our_chart_get(*, subgroup: Subgroup) -> OurChart:
         .order_by("name", "id")
     ):
         articles_by_account[article.account_id].append(article)
-    vat_codes = list(VatCode.objects.filter(agency_id=agency_id).order_by("code"))
+    vat_codes = list(VatCode.objects.filter(agency_id=agency_id).order_by(*VAT_CODE_ORDER))
     return OurChart(accounts=accounts, articles_by_account=articles_by_account, vat_codes=vat_codes)
 
 

@@ -119,9 +119,11 @@ def departments_sync(*, connection: Connection, actor: User | None = None) -> De
     return result
 
 
-def department_choices(subgroup_id: int) -> list[tuple[str, str]]:
-    """The synced, active departments of a subgroup as (code, label): "Ekstern avdeling"."""
-    return [
-        (d.code, f"{d.code} {d.name}")
-        for d in Department.objects.filter(subgroup_id=subgroup_id, is_active=True).order_by("code")
-    ]
+def department_choices(subgroup_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """The synced, active departments of the subgroups as (code, label), "Ekstern avdeling",
+    by subgroup: one query for any number of subgroups (a page of Administrasjon > Byrå)."""
+    choices: dict[int, list[tuple[str, str]]] = {}
+    departments = Department.objects.filter(subgroup_id__in=subgroup_ids, is_active=True)
+    for d in departments.order_by("subgroup_id", "code"):
+        choices.setdefault(d.subgroup_id, []).append((d.code, f"{d.code} {d.name}"))
+    return choices

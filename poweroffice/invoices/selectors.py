@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,27 +16,86 @@ from poweroffice.models import Connection, ExportAttempt, ExportBatch
 ATTEMPTS_SHOWN = 10
 
 
-def not_exported_invoices(*, agency_id: int, hidden: bool = False) -> QuerySet[Invoice]:
-    """Invoices of subgroups using PowerOffice that are not (yet) in PowerOffice."""
-    return (
-        Invoice.objects.filter(
-            agency_id=agency_id,
-            subgroup__poweroffice_connection__enabled=True,
-            export_hidden=hidden,
+def _with_row_data(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """What a row of the list shows, joined or prefetched: two queries for any number of rows."""
+    return invoices.select_related(
+        "customer", "subgroup", "office", "export_hidden_by"
+    ).prefetch_related(
+        Prefetch(
+            "export_attempts_log",
+            queryset=ExportAttempt.objects.select_related("user").order_by("-started_at", "-id"),
+            to_attr="attempts",
         )
-        .exclude(export_status=ExportStatus.EXPORTED)
-        .select_related("customer", "subgroup", "office", "export_hidden_by")
-        .prefetch_related(
-            Prefetch(
-                "export_attempts_log",
-                queryset=ExportAttempt.objects.select_related("user").order_by(
-                    "-started_at", "-id"
-                ),
-                to_attr="attempts",
-            )
-        )
-        .order_by("invoice_date", "number", "pk")
     )
+
+
+# The "Årsak" filter (poweroffice/invoices/forms.py): the export statuses behind each reason.
+REASON_STATUSES: dict[str, tuple[str, ...]] = {
+    "feilet": (ExportStatus.FAILED,),
+    "holdt": (ExportStatus.HELD,),
+    "venter": (ExportStatus.PENDING, ExportStatus.EXPORTING),
+    "ikke-forsokt": (ExportStatus.NOT_EXPORTED,),
+}
+
+
+def not_exported_invoices(
+    *,
+    agency_id: int,
+    hidden: bool = False,
+    search: str = "",
+    subgroup_id: int | None = None,
+    office_id: int | None = None,
+    reason: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    order_by: tuple[str, ...] = ("invoice_date", "number", "pk"),
+) -> QuerySet[Invoice]:
+    """Invoices of subgroups using PowerOffice that are not (yet) in PowerOffice, oldest first
+    unless ``order_by`` says, filtered like the list's filter (``search``: the invoice number,
+    the customer's name or number, the deceased's name)."""
+    qs = Invoice.objects.filter(
+        agency_id=agency_id,
+        subgroup__poweroffice_connection__enabled=True,
+        export_hidden=hidden,
+    ).exclude(export_status=ExportStatus.EXPORTED)
+    search = search.strip()
+    if search:
+        condition = (
+            Q(customer__name__icontains=search)
+            | Q(deceased_name__icontains=search)
+            | Q(customer__deceased_name__icontains=search)
+        )
+        digits = search.replace(" ", "")
+        if digits.isdigit() and len(digits) <= 10:
+            condition |= Q(number=int(digits)) | Q(customer__number=int(digits))
+        qs = qs.filter(condition)
+    if subgroup_id:
+        qs = qs.filter(subgroup_id=subgroup_id)
+    if office_id:
+        qs = qs.filter(office_id=office_id)
+    if reason in REASON_STATUSES:
+        qs = qs.filter(export_status__in=REASON_STATUSES[reason])
+    if date_from:
+        qs = qs.filter(invoice_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(invoice_date__lte=date_to)
+    return _with_row_data(qs).order_by(*order_by)
+
+
+# How many rows one progress poll may ask about (a page of the list).
+ROWS_POLLED_MAX = 200
+
+
+def not_exported_rows_changed(*, agency_id: int, shown: dict[int, str]) -> list[Invoice]:
+    """Of the rows a page shows (id -> the export status it shows), those whose status has
+    changed since, exported ones included: what "Eksporter alle" updates while it runs."""
+    ids = list(shown)[:ROWS_POLLED_MAX]
+    invoices = _with_row_data(Invoice.objects.filter(agency_id=agency_id, pk__in=ids))
+    return [
+        invoice
+        for invoice in invoices.order_by("invoice_date", "number", "pk")
+        if invoice.export_status != shown[invoice.pk]
+    ]
 
 
 def not_exported_counts(*, agency_id: int) -> dict[str, int]:
@@ -43,7 +103,7 @@ def not_exported_counts(*, agency_id: int) -> dict[str, int]:
         agency_id=agency_id, subgroup__poweroffice_connection__enabled=True
     ).exclude(export_status=ExportStatus.EXPORTED)
     visible = Q(export_hidden=False)
-    return base.aggregate(
+    counts: dict[str, int] = base.aggregate(
         total=Count("pk", filter=visible),
         failed=Count("pk", filter=visible & Q(export_status=ExportStatus.FAILED)),
         held=Count("pk", filter=visible & Q(export_status=ExportStatus.HELD)),
@@ -54,18 +114,22 @@ def not_exported_counts(*, agency_id: int) -> dict[str, int]:
         never=Count("pk", filter=visible & Q(export_status=ExportStatus.NOT_EXPORTED)),
         hidden=Count("pk", filter=Q(export_hidden=True)),
     )
+    counts["waiting_or_never"] = counts["waiting"] + counts["never"]
+    return counts
 
 
 @dataclass(frozen=True)
 class Reason:
     title: str
     detail: str = ""
-    tone: str = ""  # "", "red", "amber", "blue"
+    tone: str = ""  # "", "red", "amber", "blue", "green"
 
 
 def export_reason(invoice: Invoice, connection: Connection | None) -> Reason:
     """Why the invoice is on the list, in words a finance person understands."""
     status = invoice.export_status
+    if status == ExportStatus.EXPORTED:  # shown while "Eksporter alle" runs, until a reload
+        return Reason("Eksportert", "Fakturaen er bokført i PowerOffice.", "green")
     if status == ExportStatus.FAILED:
         return Reason("Eksporten feilet", invoice.export_error, "red")
     if status == ExportStatus.HELD:
@@ -88,25 +152,32 @@ def export_reason(invoice: Invoice, connection: Connection | None) -> Reason:
     )
 
 
+def _exportable(*, agency_id: int) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(
+        agency_id=agency_id,
+        subgroup__poweroffice_connection__enabled=True,
+        export_hidden=False,
+        export_status__in=[
+            ExportStatus.NOT_EXPORTED,
+            ExportStatus.PENDING,
+            ExportStatus.FAILED,
+            ExportStatus.HELD,
+        ],
+    ).exclude(subgroup__poweroffice_connection__client_key_encrypted="")
+
+
 def exportable_ids(*, agency_id: int) -> list[int]:
     """What "Eksporter alle" takes: every visible, not exported invoice that is not in flight, of
     subgroups with PowerOffice switched on and a client key."""
     return list(
-        Invoice.objects.filter(
-            agency_id=agency_id,
-            subgroup__poweroffice_connection__enabled=True,
-            export_hidden=False,
-            export_status__in=[
-                ExportStatus.NOT_EXPORTED,
-                ExportStatus.PENDING,
-                ExportStatus.FAILED,
-                ExportStatus.HELD,
-            ],
-        )
-        .exclude(subgroup__poweroffice_connection__client_key_encrypted="")
+        _exportable(agency_id=agency_id)
         .order_by("subgroup_id", "number")
         .values_list("pk", flat=True)
     )
+
+
+def exportable_count(*, agency_id: int) -> int:
+    return _exportable(agency_id=agency_id).count()
 
 
 def active_batch(*, agency_id: int) -> ExportBatch | None:

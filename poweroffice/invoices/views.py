@@ -6,33 +6,68 @@ another agency's id is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounting.models import Invoice
 from accounting.pdf import invoice_specification_pdf, specification_filename
-from bitnet.access import AuthedRequest, finance_required, get_for_agency, request_agency_id
+from bitnet.access import (
+    AuthedRequest,
+    finance_required,
+    for_agency,
+    get_for_agency,
+    request_agency_id,
+)
+from bitnet.listing import sorting_from
+from bitnet.models import Office, Subgroup
+from bitnet.spreadsheet import FORMATS, download_response
 from poweroffice.datadeling.selectors import connections_by_subgroup
 from poweroffice.invoices.batch import export_batch_create
+from poweroffice.invoices.downloads import not_exported_columns
 from poweroffice.invoices.export import invoice_export
+from poweroffice.invoices.forms import NotExportedFilterForm
 from poweroffice.invoices.selectors import (
     active_batch,
     export_batch_progress,
     export_batch_shown,
     export_reason,
+    exportable_count,
     exportable_ids,
     not_exported_counts,
     not_exported_invoices,
+    not_exported_rows_changed,
 )
 from poweroffice.invoices.services import invoice_export_hide_toggle
-from poweroffice.models import AttemptTrigger, ExportBatch
+from poweroffice.models import AttemptTrigger, Connection, ExportBatch
 
 PAGE_SIZE = 50
+# The sortable columns of the list: key in ?sort= -> fields (bitnet/listing.py).
+SORT_COLUMNS = {
+    "nummer": ("number",),
+    "dato": ("invoice_date", "number"),
+    "kunde": ("customer__name", "number"),
+    "undergruppe": ("subgroup__name", "office__name", "number"),
+    "belop": ("gross_total", "number"),
+    "status": ("export_status", "invoice_date", "number"),
+}
+FILTER_FIELDS = ("q", "subgroup", "office", "reason", "date_from", "date_to")
+
+
+def _filter_data(request: AuthedRequest) -> dict[str, str] | None:
+    """The filter's fields from the query string, or None (unbound) when none is there."""
+    data = {name: request.GET[name] for name in FILTER_FIELDS if name in request.GET}
+    return data or None
 
 
 def _list_url(query: str = "") -> str:
@@ -41,21 +76,33 @@ def _list_url(query: str = "") -> str:
 
 @require_GET
 @finance_required
-def not_exported(request: AuthedRequest) -> HttpResponse:
+def not_exported(request: AuthedRequest) -> HttpResponseBase:
     agency_id = request_agency_id(request)
     show_hidden = request.GET.get("skjulte") == "1"
-    queryset = not_exported_invoices(agency_id=agency_id, hidden=show_hidden)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    form = NotExportedFilterForm(
+        _filter_data(request),
+        subgroups=for_agency(Subgroup.objects.order_by("name"), request),
+        offices=for_agency(Office.objects.order_by("name"), request),
+    )
+    if form.is_bound:
+        form.is_valid()  # invalid fields simply do not filter; their errors are shown
+    sorting = sorting_from(request, SORT_COLUMNS, default="dato")
+    queryset = not_exported_invoices(
+        agency_id=agency_id, hidden=show_hidden, **form.filters(), order_by=sorting.order_by
+    )
     connections = connections_by_subgroup(agency_id=agency_id)
-    rows = [
-        {
-            "invoice": invoice,
-            "reason": export_reason(invoice, connections.get(invoice.subgroup_id)),
-            # Prefetch(to_attr="attempts") in not_exported_invoices; the stubs cannot see to_attr.
-            "attempts": invoice.attempts,  # type: ignore[attr-defined]
-        }
-        for invoice in page
-    ]
+    fmt = request.GET.get("last_ned", "")
+    if fmt in FORMATS:
+        name = "skjulte-fakturaer" if show_hidden else "ikke-eksporterte-fakturaer"
+        return download_response(
+            fmt,
+            filename=f"{name}-{timezone.localdate():%Y-%m-%d}",
+            sheet="Skjulte" if show_hidden else "Ikke eksporterte",
+            columns=not_exported_columns(connections),
+            rows=queryset.prefetch_related(None).iterator(chunk_size=2000),
+        )
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = _rows(page, connections)
     batch = export_batch_shown(agency_id=agency_id, batch_id=request.GET.get("eksport"))
     return render(
         request,
@@ -63,14 +110,40 @@ def not_exported(request: AuthedRequest) -> HttpResponse:
         {
             "rows": rows,
             "page_obj": page,
+            "form": form,
+            "back": request.get_full_path(),
+            "filtered": any(value not in (None, "") for value in form.filters().values()),
+            "sorting": sorting,
             "show_hidden": show_hidden,
             "counts": not_exported_counts(agency_id=agency_id),
             "batch": batch,
             "batch_progress": export_batch_progress(batch) if batch else None,
-            "exportable": len(exportable_ids(agency_id=agency_id)) if not show_hidden else 0,
+            "exportable": exportable_count(agency_id=agency_id) if not show_hidden else 0,
             "any_connection": any(c.enabled for c in connections.values()),
         },
     )
+
+
+def _rows(invoices: Iterable[Invoice], connections: dict[int, Connection]) -> list[dict[str, Any]]:
+    return [
+        {
+            "invoice": invoice,
+            "reason": export_reason(invoice, connections.get(invoice.subgroup_id)),
+            # Prefetch(to_attr="attempts") in not_exported_invoices; the stubs cannot see to_attr.
+            "attempts": invoice.attempts,  # type: ignore[attr-defined]
+        }
+        for invoice in invoices
+    ]
+
+
+def _shown_rows(raw: str) -> dict[int, str]:
+    """``rader=12:pending,13:failed``: the rows a page shows and the status each shows."""
+    shown: dict[int, str] = {}
+    for item in raw.split(","):
+        pk, _, status = item.partition(":")
+        if pk.isdigit():
+            shown[int(pk)] = status
+    return shown
 
 
 def _back(request: AuthedRequest) -> str:
@@ -134,8 +207,31 @@ def not_exported_export_all(request: AuthedRequest) -> HttpResponse:
 @require_GET
 @finance_required
 def export_batch_status(request: AuthedRequest, batch_id: int) -> JsonResponse:
+    """The progress of "Eksporter alle", the list's counts, and the rows the page shows
+    (``?rader=``) whose status changed, rendered as the page renders them."""
+    agency_id = request_agency_id(request)
     batch = get_for_agency(ExportBatch, request, pk=batch_id)
-    return JsonResponse(export_batch_progress(batch))
+    progress = export_batch_progress(batch)
+    progress["counts"] = {
+        **not_exported_counts(agency_id=agency_id),
+        "exportable": exportable_count(agency_id=agency_id),
+    }
+    shown = _shown_rows(request.GET.get("rader", ""))
+    changed = not_exported_rows_changed(agency_id=agency_id, shown=shown) if shown else []
+    connections = connections_by_subgroup(agency_id=agency_id) if changed else {}
+    progress["rows"] = [
+        {
+            "id": row["invoice"].pk,
+            "status": row["invoice"].export_status,
+            "html": render_to_string(
+                "poweroffice/includes/not_exported_row.html",
+                {"row": row, "back": _list_url(f"?eksport={batch.pk}")},
+                request=request,
+            ),
+        }
+        for row in _rows(changed, connections)
+    ]
+    return JsonResponse(progress)
 
 
 # --- Fakturaspesifikasjon ------------------------------------------------------------------------

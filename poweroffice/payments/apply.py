@@ -114,6 +114,19 @@ def _state(invoice: Invoice) -> State:
     return (invoice.payment_status, invoice.balance, invoice.balance_changed_at)
 
 
+def _payment_changed(before: State, invoice: Invoice) -> bool:
+    """Whether a payment (or reversal) changed the invoice's status or balance ("Endret" on
+    Betalingssjekk). The first look at an invoice still unpaid in full records PowerOffice's
+    timestamp, but nothing was paid: that is not a change."""
+    if (invoice.payment_status, invoice.balance) == before[:2]:
+        return False
+    first_look = before[0] == PaymentStatus.UNKNOWN
+    still_unpaid = (
+        invoice.payment_status == PaymentStatus.UNPAID and invoice.balance == invoice.gross_total
+    )
+    return not (first_look and still_unpaid)
+
+
 def _match(
     obs: Observation, by_voucher: dict[str, Invoice], by_number: dict[int, Invoice]
 ) -> Invoice | None:
@@ -186,7 +199,7 @@ def payments_apply(
         if changed:
             _write_payment_state(changed)
     result.checked = len(touched)
-    result.changed = len(changed)
+    result.changed = sum(1 for i in changed if _payment_changed(before[i.pk], i))
     result.matched_ids = set(touched)
     return result
 

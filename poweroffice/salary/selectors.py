@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounting.money import round_ore
@@ -70,23 +70,28 @@ def drivinglogs_exportable(
     return in_range.filter(status__in=EXPORTABLE_STATUSES).exclude(export_claims__active=True)
 
 
-def drivinglogs_with_trips(logs: QuerySet[DrivingLog]) -> list[DrivingLog]:
-    """The logbooks with their trips (one query for all trips)."""
-    trips = Trip.objects.only(
-        "id",
-        "log_id",
-        "date",
-        "from_place",
-        "to_place",
-        "km",
-        "passengers",
-        "toll",
-        "parking",
-        "ferry",
-        "trailer",
-        "forest_road",
-    ).order_by("date", "id")
-    return list(logs.prefetch_related(Prefetch("trips", queryset=trips)))
+def drivinglog_trips(*, log: DrivingLog) -> list[Trip]:
+    """One logbook's trips, for "Vis turer" in the wizard (fetched per logbook, on demand, so
+    "Søk" does not grow with the number of trips)."""
+    return list(
+        Trip.objects.filter(log=log)
+        .only(
+            "id",
+            "log_id",
+            "date",
+            "from_place",
+            "to_place",
+            "purpose",
+            "km",
+            "passengers",
+            "toll",
+            "parking",
+            "ferry",
+            "trailer",
+            "forest_road",
+        )
+        .order_by("date", "id")
+    )
 
 
 def drivers_of(log_ids: Iterable[int]) -> list[User]:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("lonnskoder/kontroller/", views.wage_codes_check, name="wage_codes_check"),
     path("lonnseksport/", views.export_list, name="list"),
     path("lonnseksport/ny/", views.export_new, name="new"),
+    path("lonnseksport/ny/kjorebok/<int:log_id>/turer/", views.export_log_trips, name="log_trips"),
     path("lonnseksport/<int:export_id>/", views.export_detail, name="detail"),
     path("lonnseksport/<int:export_id>/status/", views.export_status, name="status"),
     path(

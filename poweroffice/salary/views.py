@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib import messages
@@ -27,6 +27,7 @@ from bitnet.access import (
 from bitnet.audit.selectors import audit_log
 from bitnet.audit.services import audit_actor_name
 from bitnet.models import AuditArea, Subgroup
+from payroll.drivinglogs.selectors import trips_unusual
 from payroll.models import (
     DrivingLog,
     MileageRate,
@@ -296,13 +297,14 @@ class _LogRow:
     log: DrivingLog
     summary: LogSummary
     outside: bool  # its period reaches outside the chosen dates (the whole logbook goes)
+    unusual: int = 0  # trips flagged as unusual (trips_unusual)
 
 
 def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) -> dict[str, Any]:
     in_range = selectors.drivinglogs_in_range(
         subgroup=subgroup, date_from=date_from, date_to=date_to
     )
-    logs = selectors.drivinglogs_with_trips(
+    logs = list(
         selectors.drivinglogs_exportable(subgroup=subgroup, date_from=date_from, date_to=date_to)
     )
     summaries = drivinglog_summaries(log_ids=[log.pk for log in logs])
@@ -316,10 +318,16 @@ def _search_context(subgroup: Subgroup, date_from: dt.date, date_to: dt.date) ->
         for log in logs
     ]
     skipped = in_range.exclude(pk__in=[log.pk for log in logs])
+    unusual = trips_unusual(log_ids=[log.pk for log in logs])
+    unusual_per_log: dict[int, int] = {}
+    for item in unusual:
+        unusual_per_log[item.trip.log_id] = unusual_per_log.get(item.trip.log_id, 0) + 1
+    rows = [replace(row, unusual=unusual_per_log.get(row.log.pk, 0)) for row in rows]
     # is_claimed is annotated by drivinglogs_in_range; its QuerySet[DrivingLog] cannot say so.
     claimed = list(skipped.values_list("is_claimed", flat=True))  # type: ignore[misc]
     return {
         "logs": rows,
+        "unusual": unusual,
         "skipped_claimed": sum(1 for is_claimed in claimed if is_claimed),
         "skipped_not_delivered": sum(1 for is_claimed in claimed if not is_claimed),
         "totals": {
@@ -409,6 +417,7 @@ def export_new(request: AuthedRequest) -> HttpResponse:
     context.update(
         {
             "step": "preview",
+            "unusual": [i for i in context["unusual"] if i.trip.log_id in context["selected"]],
             "lines": check.computation.lines,
             "amount_total": check.computation.amount_total,
             "token": uuid.uuid4(),
@@ -416,6 +425,18 @@ def export_new(request: AuthedRequest) -> HttpResponse:
         }
     )
     return render(request, "payroll/export/new.html", context)
+
+
+@payroll_required
+@require_GET
+def export_log_trips(request: AuthedRequest, log_id: int) -> HttpResponse:
+    """ "Vis turer" of one logbook in the wizard: its trips as a table, fetched on demand."""
+    log = get_for_agency(DrivingLog.objects.select_related("driver"), request, pk=log_id)
+    return render(
+        request,
+        "payroll/export/_trips.html",
+        {"log": log, "trips": selectors.drivinglog_trips(log=log)},
+    )
 
 
 def _export_for(request: AuthedRequest, export_id: int) -> PayrollExport:

@@ -1,8 +1,8 @@
 """Seed data of a sandbox client: a typical Norwegian funeral agency in PowerOffice Go.
 
 One module, plain data; the VAT codes and accounts are those of accounting/standard_chart.py,
-which the demo and the test fixtures read too (the departments, employees and pay items are
-mirrored by the demo). ``build_client_data`` is deterministic: the same id base and
+which the demo and the test fixtures read too; the departments and employees are the demo
+agency's (bitnet/demo_staff.py). ``build_client_data`` is deterministic: the same id base and
 seed give the same ids, uuids and timestamps.
 """
 
@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 
 from accounting import standard_chart
+from bitnet import demo_staff
 
 DEFAULT_APPLICATION_KEY = "bitnet-dev-application-key"
 DEFAULT_SUBSCRIPTION_KEY = "bitnet-dev-subscription-key"
@@ -64,26 +65,14 @@ ACCOUNTS = [
     for row in standard_chart.ACCOUNTS
 ]
 
+# The departments and employees are the demo agency's (bitnet/demo_staff.py, plain data), so
+# an employee number in the demo names the same person here.
 # (code, name, active)
-DEPARTMENTS = [
-    ("1", "Oslo", True),
-    ("2", "Bærum", True),
-    ("3", "Asker", True),
-    ("4", "Drammen", False),
-]
+DEPARTMENTS = list(demo_staff.DEPARTMENTS)
 
 # (number, first name, last name, department code, job title)
 EMPLOYEES = [
-    (1, "Kari", "Nordmann", "1", "Daglig leder"),
-    (2, "Ola", "Hansen", "1", "Gravferdskonsulent"),
-    (3, "Ingrid", "Johansen", "2", "Gravferdskonsulent"),
-    (4, "Per", "Olsen", "2", "Sjåfør"),
-    (5, "Solveig", "Larsen", "3", "Gravferdskonsulent"),
-    (6, "Lars", "Andersen", "3", "Sjåfør"),
-    (7, "Marit", "Pedersen", "1", "Økonomimedarbeider"),
-    (8, "Knut", "Nilsen", "2", "Sjåfør"),
-    (9, "Anne", "Kristiansen", "3", "Gravferdskonsulent"),
-    (10, "Erik", "Jensen", "1", "Lønnsansvarlig"),
+    (p.number, p.first_name, p.last_name, p.department, p.job_title) for p in demo_staff.STAFF
 ]
 
 

@@ -87,6 +87,10 @@ def test_hide_show_again_and_export_all_with_progress(browser_login, export_worl
     assert midway.startswith("Eksporterer … ") and not midway.endswith("5 av 5 ferdig"), seen
     width = page.evaluate("parseFloat(document.getElementById('export-progress-bar').style.width)")
     assert 0 < width < 100
+    # The counters and the rows follow too, from the same poll as the bar.
+    done = int(midway.removeprefix("Eksporterer … ").split(" av")[0])
+    assert page.locator('tr.ne-row[data-status="exported"]').count() >= done
+    assert int(page.locator('[data-count="total"]').inner_text()) <= 5 - done
     assert page.evaluate("window.__samePage") is True  # it moved without a reload
     page.screenshot(path=str(SHOTS / "eksporter-alle-pagar.png"))
 

@@ -268,3 +268,14 @@ def test_vat_code_unique_per_agency(admin_client, data_a, data_b, agency_a):
     )
     assert response.status_code == 302
     assert VatCode.objects.filter(agency=agency_a, code="5").exists()
+
+
+def test_vat_codes_are_listed_in_numeric_order(admin_client, data_a, agency_a):
+    for code in ("33", "5", "31"):
+        VatCode.objects.create(agency=agency_a, code=code, rate=Decimal("0"), name=f"Kode {code}")
+    response = admin_client.get("/administrasjon/mva-koder/")
+    codes = [v.code for v in response.context["page_obj"]]
+    assert codes == ["3", "5", "6", "31", "33"]
+    # The article form offers them in the same order.
+    form = admin_client.get("/administrasjon/varer/ny/").context["form"]
+    assert [v.code for v in form.fields["vat_code"].queryset] == ["3", "5", "6", "31", "33"]

@@ -4,7 +4,7 @@ PostgreSQL."""
 import pytest
 
 from accounting.models import Customer, CustomerKind
-from accounting.money import is_valid_org_number
+from bitnet.identifiers import org_number_clean
 from bitnet.models import Role
 from tests.factories import CustomerFactory, SubgroupFactory, UserFactory
 
@@ -84,7 +84,7 @@ def test_estate_customer_is_named_after_the_deceased(client, finance_a, subgroup
 
 
 def test_company_customer_with_valid_org_number(client, finance_a, subgroup_a):
-    assert is_valid_org_number("923609016")
+    assert org_number_clean("923609016") == "923609016"
     _login(client, finance_a)
     response = client.post(
         "/okonomi/kunder/ny/",

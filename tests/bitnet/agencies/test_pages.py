@@ -160,7 +160,9 @@ def test_subgroup_series_next_cannot_go_below_a_used_invoice_number(admin_client
 def departments(monkeypatch, data_a):
     """A department provider as the PowerOffice integration registers it."""
     synced = {data_a["subgroup"].pk: [("10", "10 Oslo"), ("20", "20 Bærum")]}
-    monkeypatch.setattr(hooks, "_department_choices", lambda sid: synced.get(sid, []))
+    monkeypatch.setattr(
+        hooks, "_department_choices", lambda ids: {i: synced[i] for i in ids if i in synced}
+    )
     return synced
 
 

@@ -69,7 +69,7 @@ def test_user_create_saves_in_own_agency(admin_client, data_a, agency_a):
     assert user.check_password("Gravferd-2026!")
 
 
-@pytest.mark.parametrize("bad", ["0", "-3", "abc", "1.5", "99999999999"])
+@pytest.mark.parametrize("bad", ["0", "-3", "abc", "1.5"])
 def test_user_create_rejects_bad_employee_number(admin_client, data_a, bad):
     before = User.objects.count()
     response = admin_client.post("/administrasjon/brukere/ny/", _new_user_post(employee_number=bad))
@@ -77,6 +77,68 @@ def test_user_create_rejects_bad_employee_number(admin_client, data_a, bad):
     assert _errors(response, "employee_number") == [EMPLOYEE_NUMBER_MESSAGE]
     assert EMPLOYEE_NUMBER_MESSAGE in response.content.decode()
     assert User.objects.count() == before
+
+
+@pytest.mark.parametrize("too_large", ["2147483648", "99999999999999999999"])
+def test_too_large_employee_number_is_called_too_large(admin_client, data_a, too_large):
+    response = admin_client.post(
+        "/administrasjon/brukere/ny/", _new_user_post(employee_number=too_large)
+    )
+    assert response.status_code == 200
+    assert _errors(response, "employee_number") == [
+        "Ansettelsesnr. er for stort: høyst 2147483647. Bruk nummeret fra kolonnen «Ansattnr.» "
+        "under Brukere i PowerOffice."
+    ]
+    assert not User.objects.filter(username="per").exists()
+
+
+def test_employee_number_is_unique_in_the_agency(admin_client, data_a, admin_b):
+    colleague = data_a["colleague"]
+    colleague.first_name, colleague.last_name, colleague.employee_number = "Per", "Olsen", 4
+    colleague.save()
+    taken = (
+        f"Ansettelsesnr. 4 brukes allerede av Per Olsen ({colleague.username}). Hver ansatt i "
+        "PowerOffice har sitt eget nummer."
+    )
+    response = admin_client.post("/administrasjon/brukere/ny/", _new_user_post(employee_number="4"))
+    assert response.status_code == 200
+    assert _errors(response, "employee_number") == [taken]
+    assert not User.objects.filter(username="per").exists()
+
+    other = UserFactory(agency=colleague.agency, username="jonas", first_name="Jonas")
+    response = admin_client.post(
+        f"/administrasjon/brukere/{other.pk}/", _user_post(employee_number="4")
+    )
+    assert _errors(response, "employee_number") == [taken]
+    other.refresh_from_db()
+    assert other.employee_number is None
+
+    # Saving a user with their own number again is fine, and another agency may use it.
+    response = admin_client.post(
+        f"/administrasjon/brukere/{colleague.pk}/", _user_post(employee_number="4")
+    )
+    assert response.status_code == 302
+    UserFactory(agency=admin_b.agency, username="per.b", employee_number=4)
+
+
+def test_employee_number_unique_in_services_and_database(data_a):
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
+
+    from bitnet.users.services import user_create, user_update
+
+    colleague = data_a["colleague"]
+    colleague.employee_number = 7
+    colleague.save()
+    agency = colleague.agency
+    with pytest.raises(ValidationError) as excinfo:
+        user_create(agency=agency, username="ny", password="Gravferd-2026!", employee_number=7)
+    assert "Ansettelsesnr. 7 brukes allerede av" in excinfo.value.message_dict["employee_number"][0]
+    other = UserFactory(agency=agency, username="other")
+    with pytest.raises(ValidationError):
+        user_update(user=other, role=Role.USER, employee_number=7)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=other.pk).update(employee_number=7)
 
 
 @pytest.mark.parametrize("bad", ["0", "-3", "abc"])

@@ -283,6 +283,14 @@ BAD_TRIP = [
     ("parking negative", {"parking": "-1,50"}, "parking", "Beløpet kan ikke være negativt."),
     ("ferry negative", {"ferry": "-99"}, "ferry", "Beløpet kan ikke være negativt."),
     ("from missing", {"from_place": ""}, "from_place", "påkrevet"),
+    ("km absurd", {"km": "999999"}, "km", "En tur kan ikke være lengre enn 2\xa0500 km."),
+    ("km too many digits", {"km": "123456789"}, "km", "Tallet er for stort"),
+    ("passengers a bus", {"passengers": "60"}, "passengers",
+     "En tur kan ha høyst 8 passasjerer"),
+    ("toll absurd", {"toll": "20000"}, "toll", "Beløpet kan ikke være over 10\xa0000 kr per tur."),
+    ("parking absurd", {"parking": "10000,01"}, "parking",
+     "Beløpet kan ikke være over 10\xa0000 kr"),
+    ("ferry absurd", {"ferry": "99999"}, "ferry", "Beløpet kan ikke være over 10\xa0000 kr"),
 ]  # fmt: skip
 
 
@@ -321,6 +329,55 @@ def test_services_refuse_bad_trips_too(log_user):
         )
     assert set(excinfo.value.message_dict) == {"date", "km"}
     assert log_user.trips.count() == 1
+
+
+def test_services_refuse_impossible_trips(log_user):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.trip_create(
+            log=log_user,
+            date=dt.date(2026, 5, 2),
+            from_place="Oslo",
+            to_place="Oslo",
+            purpose="Tastefeil",
+            km=Decimal("999999"),
+            passengers=60,
+            ferry=Decimal("50000"),
+        )
+    messages = excinfo.value.message_dict
+    assert messages["km"] == [
+        "En tur kan ikke være lengre enn 2\xa0500 km. Sjekk tallet, eller del en lang reise opp i "
+        "flere turer."
+    ]
+    assert messages["passengers"] == [
+        "En tur kan ha høyst 8 passasjerer (så mange en personbil har plass til)."
+    ]
+    assert messages["ferry"] == ["Beløpet kan ikke være over 10\xa0000 kr per tur. Sjekk tallet."]
+    trip = log_user.trips.get()
+    with pytest.raises(ValidationError):
+        services.trip_update(trip=trip, km=Decimal("2500.1"))
+    # The limits themselves are allowed.
+    services.trip_update(trip=trip, km=Decimal("2500"), passengers=8, toll=Decimal("10000"))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"km": Decimal("999999")}, {"passengers": 60}, {"toll": Decimal("10000.01")}],
+    ids=["km", "passengers", "toll"],
+)
+def test_database_refuses_impossible_trips(log_user, values):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Trip.objects.create(
+            log=log_user,
+            date=dt.date(2026, 5, 2),
+            from_place="A",
+            to_place="B",
+            purpose="C",
+            **{"km": Decimal("10"), **values},
+        )
 
 
 # Amounts

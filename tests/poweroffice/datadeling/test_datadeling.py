@@ -137,6 +137,8 @@ def test_synchronise_departments_and_office_choices(
     client, admin_a, subgroup_a, office_a, sandbox, sandbox_settings
 ):
     key = sandbox.create_client("Hansen Oslo AS")["client_key"]
+    drammen = sandbox.find(key, "departments", Code="4")
+    sandbox.update(key, "departments", drammen["Id"], IsActive=False)  # closed in PowerOffice
     client.force_login(admin_a)
     _post(client, subgroup_a, enabled=True, client_key=key)
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from accounting.models import ExportStatus, Invoice
-from bitnet.models import Agency, Office
+from bitnet.models import Agency, Office, User
 from poweroffice.crypto import decrypt_secret
 from poweroffice.invoices.batch import invoices_export
 from poweroffice.models import AttemptTrigger, Connection, Department
@@ -45,7 +45,16 @@ def test_seed_demo_connects_to_the_sandbox_idempotently(sandbox, sandbox_setting
         assert enabled and all(options)
         assert sandbox.client(key)["name"]
     assert all(offices.values())  # every office has its "Ekstern avdeling"
+    # ... the department of its city, not the first one that happens to be active.
+    assert offices == {"Majorstuen": "1", "Grünerløkka": "1", "Drammen": "4"}
     assert len(departments) == 4 * len(connections)
+    # Every demo user's Ansettelsesnr. names the same person in the sandbox.
+    for key in (c[-1] for c in connections.values()):
+        employees = {e["Number"]: e for e in sandbox.hook("GET", f"clients/{key}/data/employees")}
+        for user in User.objects.filter(agency=agency, employee_number__isnull=False):
+            employee = employees[user.employee_number]
+            names = (employee["FirstName"], employee["LastName"])
+            assert names == (user.first_name, user.last_name)
     clients = len(sandbox.hook("GET", "clients"))
 
     call_command("seed_demo", "--invoices", "12", stdout=StringIO())

@@ -62,7 +62,7 @@ def test_list_shows_each_invoice_with_its_reason(client, export_world, finance_a
     assert f'id="faktura-{elsewhere.pk}"' not in html  # its subgroup does not use PowerOffice
     assert "1 forsøk" in html  # the failed one's attempts, expandable
     assert 'class="btn-icon eye-red"' in html
-    assert "Eksporter alle (3)" in html
+    assert '>Eksporter alle <span data-count="exportable" data-format="({})">(3)</span>' in html
 
 
 def test_red_eye_hides_and_shows_again(client, export_world, finance_a):
@@ -146,6 +146,17 @@ def test_export_all_runs_in_the_background_with_progress(
         "percent": 100,
         "text": "Ferdig: 3 av 3 eksportert",
         "queue": None,
+        "counts": {
+            "total": 0,
+            "failed": 0,
+            "held": 0,
+            "waiting": 0,
+            "never": 0,
+            "waiting_or_never": 0,
+            "hidden": 1,
+            "exportable": 0,
+        },
+        "rows": [],
     }
     assert len(world.vouchers()) == 3
     hidden.refresh_from_db()
@@ -179,6 +190,76 @@ def test_progress_json_while_running(client, export_world, finance_a):
     assert ExportBatch.objects.count() == 1
 
 
+def test_progress_json_carries_counts_and_changed_rows(
+    client, export_world, finance_a, django_assert_max_num_queries
+):
+    """While "Eksporter alle" runs, each poll says which rows the page shows and with which
+    status; the answer has the list's counts and those rows that changed, rendered."""
+    world = export_world
+    done, failing, waiting = (make_invoice(world) for _ in range(3))
+    invoice_export(invoice_id=done.pk, trigger=AttemptTrigger.MANUAL)
+    Invoice.objects.filter(pk=failing.pk).update(
+        export_status=ExportStatus.FAILED, export_error="Konto 3020 finnes ikke i PowerOffice."
+    )
+    Invoice.objects.filter(pk=waiting.pk).update(export_status=ExportStatus.PENDING)
+    batch = ExportBatch.objects.create(
+        agency=world.subgroup.agency,
+        created_by=finance_a,
+        invoice_ids=[done.pk, failing.pk, waiting.pk],
+        total=3,
+        exported=1,
+        failed=1,
+        status=ExportBatch.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+    )
+    client.force_login(finance_a)
+    shown = f"{done.pk}:pending,{failing.pk}:pending,{waiting.pk}:pending,999999:pending"
+    data = client.get(f"{URL}eksport/{batch.pk}/", {"rader": shown}).json()
+
+    assert data["counts"] == {
+        "total": 2,
+        "failed": 1,
+        "held": 0,
+        "waiting": 1,
+        "never": 0,
+        "waiting_or_never": 1,
+        "hidden": 0,
+        "exportable": 2,
+    }
+    rows = {row["id"]: row for row in data["rows"]}
+    assert set(rows) == {done.pk, failing.pk}  # the pending one did not change
+    assert rows[done.pk]["status"] == "exported"
+    assert (
+        "Eksportert" in rows[done.pk]["html"] and "Eksporter</button>" not in rows[done.pk]["html"]
+    )
+    assert f'id="faktura-{failing.pk}"' in rows[failing.pk]["html"]
+    assert "Konto 3020 finnes ikke i PowerOffice." in rows[failing.pk]["html"]
+    assert 'data-status="failed"' in rows[failing.pk]["html"]
+
+    # The number of queries does not grow with the rows asked about.
+    more = [make_invoice(world) for _ in range(5)]
+    Invoice.objects.filter(pk__in=[i.pk for i in more]).update(export_status=ExportStatus.FAILED)
+    shown_more = shown + "".join(f",{i.pk}:pending" for i in more)
+    with django_assert_max_num_queries(12) as few:
+        client.get(f"{URL}eksport/{batch.pk}/", {"rader": shown})
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        data = client.get(f"{URL}eksport/{batch.pk}/", {"rader": shown_more}).json()
+    assert len(data["rows"]) == 7
+
+
+def test_specification_pdf(client, export_world, finance_a, user_a):
+    world = export_world
+    invoice = make_invoice(world)
+    client.force_login(finance_a)
+    response = client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert f"fakturaspesifikasjon-{invoice.number}.pdf" in response["Content-Disposition"]
+    client.force_login(user_a)
+    assert client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf").status_code == 403
+
+
 def test_progress_shows_the_queue_ahead_at_poweroffice(client, export_world, finance_a, settings):
     # A subscription key of its own: no other test's requests stand in this queue.
     settings.POWEROFFICE_SUBSCRIPTION_KEY = f"queue-{uuid.uuid4()}"
@@ -210,16 +291,3 @@ def test_progress_shows_the_queue_ahead_at_poweroffice(client, export_world, fin
     assert busy["ahead"] == 2
     assert busy["text"].startswith("Kø hos PowerOffice: 2 forespørsler foran, ca. ")
     assert 'id="export-progress-queue"' in page and "2 forespørsler foran" in page
-
-
-def test_specification_pdf(client, export_world, finance_a, user_a):
-    world = export_world
-    invoice = make_invoice(world)
-    client.force_login(finance_a)
-    response = client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF-")
-    assert f"fakturaspesifikasjon-{invoice.number}.pdf" in response["Content-Disposition"]
-    client.force_login(user_a)
-    assert client.get(f"/okonomi/fakturaer/{invoice.pk}/spesifikasjon.pdf").status_code == 403

@@ -103,7 +103,8 @@ def test_apply_sets_status_balance_and_times(subgroup_a):
         {"Id": "not-ours", "InvoiceNo": 999, "Balance": 0, "IsReversed": False},
     ]
     result = payments_apply(subgroup_id=subgroup_a.pk, rows=rows, checked_at=CHECKED)
-    assert (result.checked, result.changed) == (5, 5)
+    # The unpaid one is seen for the first time, still unpaid in full: checked, not changed.
+    assert (result.checked, result.changed) == (5, 4)
     for inv in (paid, partly, unpaid, reversed_, credit, other):
         inv.refresh_from_db()
     assert (paid.payment_status, paid.balance) == (PaymentStatus.PAID, D("0.00"))

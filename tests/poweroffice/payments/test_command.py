@@ -58,7 +58,7 @@ def test_command_prints_a_summary_and_fails_when_a_subgroup_failed(two_subgroups
     lines = out.getvalue().splitlines()
     assert lines == [
         f"Hansen Begravelsesbyrå AS / Hansen Oslo (id {good.subgroup.pk}), full avstemming: "
-        "checked 2, changed 2, requests 1, errors 0 - ok",
+        "checked 2, changed 1, requests 1, errors 0 - ok",  # one paid, one still unpaid
         f"Hansen Begravelsesbyrå AS / Hansen Bærum (id {bad.subgroup.pk}), full avstemming: "
         "checked 0, changed 0, requests 2, errors 1 - FAILED: Klientnøkkelen er ugyldig – legg "
         "inn en ny under Datadeling.",

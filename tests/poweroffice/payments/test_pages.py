@@ -67,6 +67,12 @@ def test_page_lists_runs_per_subgroup_with_the_failure_reason(client, admin_a, s
     assert "Siste kjøring feilet" in html
     assert "Klientnøkkelen er ugyldig – legg inn en ny under Datadeling." in html
     assert ">120<" in html and ">7<" in html
+    # What each run looked at, in words.
+    before = timezone.localtime(now - dt.timedelta(days=1))
+    after = timezone.localtime(now - dt.timedelta(minutes=10))
+    assert f"Endringer i PowerOffice siden {before:%d.%m.%Y %H:%M}" in html
+    assert f"Neste kjøring henter endringer fra {after:%d.%m.%Y %H:%M}" in html
+    assert "Endringer etter" not in html and "ny: " not in html
     assert "Kjør nå" in html
     assert f'action="/administrasjon/betalingssjekk/{subgroup_a.pk}/kjor/"' in html
     # The unconnected subgroup points to Datadeling instead of offering a run.

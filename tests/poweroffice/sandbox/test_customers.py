@@ -85,6 +85,8 @@ def test_customer_department_and_seller_resolve(po):
     assert customer["DepartmentCode"] == "2"
     assert customer["SalesPersonEmployeeId"] == po.employees[3]["Id"]
     assert customer["SalesPersonEmployeeNumber"] == 3
+    drammen = po.departments["4"]
+    po.sandbox.update(po.key, "departments", drammen["Id"], IsActive=False)
     inactive = po.api.post("/Customers", json={"Name": "A", "DepartmentCode": "4"})
     assert "is not active" in problem(inactive, 400)["detail"]
 

@@ -86,9 +86,9 @@ def test_reference_data_filters(po, conform):
     api = po.api
     employees = conform(api.get("/Employees", params={"employeeNos": "1,3-4"}), "/Employees")
     assert [(e["Number"], e["FirstName"]) for e in employees.json()] == [
-        (1, "Kari"),
-        (3, "Ingrid"),
-        (4, "Per"),
+        (1, "Astrid"),
+        (3, "Marte"),
+        (4, "Jonas"),
     ]
     accounts = conform(
         api.get("/GeneralLedgerAccounts", params={"accountNos": "3000,3100-3200"}),
@@ -122,11 +122,12 @@ def test_reference_data_filters(po, conform):
     problem(
         api.get("/SubLedgerNumberSeries", params={"subLedgerNumberSeriesType": "customer"}), 400
     )
+    po.sandbox.update(po.key, "departments", po.departments["3"]["Id"], IsActive=False)
     departments = conform(api.get("/Departments", params={"isActive": "true"}), "/Departments")
     assert [(d["Code"], d["Name"]) for d in departments.json()] == [
         ("1", "Oslo"),
         ("2", "Bærum"),
-        ("3", "Asker"),
+        ("4", "Drammen"),
     ]
 
 
