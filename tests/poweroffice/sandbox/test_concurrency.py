@@ -94,7 +94,9 @@ def test_state_file_of_an_older_sandbox_gets_int32_vat_code_ids(tmp_path):
     state_file = tmp_path / "sandbox.json"
     first = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
     try:
-        client = requests.post(first.url + "/_sandbox/clients", json={"name": "Demo"}).json()
+        client = requests.post(
+            first.url + "/_sandbox/clients", json={"name": "Demo"}, headers=first.hook_headers
+        ).json()
     finally:
         first.stop()
     # What an older sandbox kept: VAT code ids from the client's int64 id range.
@@ -113,8 +115,10 @@ def test_state_file_of_an_older_sandbox_gets_int32_vat_code_ids(tmp_path):
     second = start_sandbox(port=0, rate_limit=0, state_file=str(state_file))
     try:
         data = second.url + f"/_sandbox/clients/{client['client_key']}/data"
-        vat_ids = {v["Id"] for v in requests.get(data + "/vatcodes").json()}
-        accounts = requests.get(data + "/accounts").json()
+        vat_ids = {
+            v["Id"] for v in requests.get(data + "/vatcodes", headers=second.hook_headers).json()
+        }
+        accounts = requests.get(data + "/accounts", headers=second.hook_headers).json()
         assert all(0 < vat_id < 2**31 for vat_id in vat_ids)
         assert {a["VatCodeId"] for a in accounts} <= vat_ids
     finally:
