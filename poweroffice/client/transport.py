@@ -36,6 +36,7 @@ import requests
 from django.views.decorators.debug import sensitive_variables
 from urllib3.exceptions import NewConnectionError
 
+from . import paging, writes
 from .errors import (
     AuthenticationError,
     InvalidClientError,
@@ -44,13 +45,13 @@ from .errors import (
     RateLimitedError,
     SubscriptionKeyError,
     TransientError,
-    ValidationError,
     error_class_for_status,
     error_from_answer,
     names_subscription_key,
     try_again_after,
 )
-from .params import QueryValue, encode_json, query, split_long_lists
+from .paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from .params import QueryValue, encode_json, query
 from .ratelimit import Lane, RateLimiter, key_fingerprint
 from .ratelimit.wire import mount_reporting_adapter, on_the_wire
 from .stats import ClientStats
@@ -70,8 +71,6 @@ JsonObject: TypeAlias = dict[str, Any]
 Timeout: TypeAlias = float | tuple[float, float]  # seconds; (connect, read) as requests takes it
 Files: TypeAlias = Mapping[str, tuple[str, bytes, str]]  # field -> (file name, content, type)
 
-DEFAULT_PAGE_SIZE = 5000  # PowerOffice's own default
-MAX_PAGE_SIZE = 20000  # ResourceParameters.MaxPageSize
 
 _MASK = "***"
 _IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
@@ -521,58 +520,10 @@ class Transport:
         page_size: int | None = None,
         none_found_404: bool = False,
     ) -> Iterator[JsonObject]:
-        """Yield every object of a list call, page by page (``PageNumber`` from 1, ``PageSize``).
-
-        PowerOffice answers bare arrays and 204 for an empty page; a page shorter than the page size
-        is the last one. ``none_found_404``: the call answers 404 for "none found" too (the
-        contract declares it on some list calls). A filter list too long for one URL is asked for
-        in parts (:func:`~poweroffice.client.params.split_long_lists`), each object once.
-        """
-        size = int(page_size or DEFAULT_PAGE_SIZE)
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        # Measured with the paging parameters, as the URL is sent.
-        paging = {"PageNumber": 999_999, "PageSize": size}
-        parts = split_long_lists(self.api_url + path, {**query(params), **paging})
-        if len(parts) == 1:
-            yield from self._pages(path, params, size, none_found_404)
-            return
-        seen: set[object] = set()
-        for part in parts:
-            for item in self._pages(path, part, size, none_found_404):
-                key = item.get("Id") if isinstance(item, dict) else None
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                yield item
-
-    def _pages(
-        self, path: str, params: Mapping[str, QueryValue] | None, size: int, none_found_404: bool
-    ) -> Iterator[JsonObject]:
-        page = 1
-        while True:
-            paged = {**(params or {}), "PageNumber": page, "PageSize": size}
-            try:
-                items = self.request("GET", path, params=paged)
-            except NotFoundError:
-                if not none_found_404:
-                    raise
-                return
-            if not items:
-                return
-            if not isinstance(items, list):
-                raise PowerOfficeError(
-                    status=200,
-                    title="Unexpected answer",
-                    detail="expected a JSON array",
-                    method="GET",
-                    path=path,
-                )
-            yield from items
-            if len(items) < size:
-                return
-            page += 1
+        """Every object of a list call, page by page (:func:`.paging.paginate`)."""
+        return paging.paginate(
+            self, path, params, page_size=page_size, none_found_404=none_found_404
+        )
 
     def read_all(
         self,
@@ -596,90 +547,12 @@ class Transport:
         what: str,
         unique_keys: tuple[str, ...] = (),
     ) -> JsonObject:
-        """``POST`` ``body``; after a failure that may hide a success, look before sending again.
-
-        ``lookup`` finds the object by its unique key (``ExternalImportReference``, or the closest
-        unique key PowerOffice lets us search by). ``unique_keys`` name the properties whose "is
-        already in use" may mean that the object is ours and exists already (created by an
-        earlier attempt, or by another process at the same moment); the first is our own
-        deterministic reference, so its "already in use" is never a rejection: either the object
-        is found, or the error is transient. A create accepted without a body (202/204) is read
-        back through ``lookup`` too.
-
-        Reads lag writes in PowerOffice, so every look-up keeps asking for a while
-        (:meth:`look_patiently`) before it concludes that the object is not there.
-        """
-        attempt = 0
-        full_path = self.api_path + path
-        while True:
-            attempt += 1
-            try:
-                created = self.request("POST", path, json_body=body)
-                if created is None:
-                    # Accepted without a body (202/204): read back what was created.
-                    created = self.look_patiently(lookup)
-                return cast(JsonObject, created)
-            except TransientError as exc:
-                # request() has already spent its own retries on throttling and on failures that
-                # never reached PowerOffice; only an ambiguous failure is worth a lookup.
-                if (
-                    attempt >= self.max_attempts
-                    or isinstance(exc, RateLimitedError)
-                    or exc.never_left
-                ):
-                    raise
-                self._backoff(attempt, "POST", full_path, exc)
-                # A timeout or 5xx can hide a success: look before sending again.
-                found = self.look_patiently(lookup)
-                if found is not None:
-                    logger.info(
-                        "PowerOffice POST %s: %s found after a failed attempt", full_path, what
-                    )
-                    return found
-            except ValidationError as exc:
-                ours = [key for key in unique_keys if exc.names_in_use(key)]
-                if not ours and attempt == 1:
-                    raise
-                # Already there: made by an earlier attempt that got through after all, or by
-                # another process creating the same object at the same moment.
-                found = self.look_patiently(lookup)
-                if found is not None:
-                    logger.info("PowerOffice POST %s: %s exists already", full_path, what)
-                    return found
-                if unique_keys and unique_keys[0] in ours:
-                    raise self._not_visible_yet(exc, what, unique_keys[0]) from exc
-                raise
+        """``POST`` ``body``, looking before sending again (:func:`.writes.create`)."""
+        return writes.create(self, path, body, lookup=lookup, what=what, unique_keys=unique_keys)
 
     def look_patiently(self, lookup: Callable[[], JsonObject | None]) -> JsonObject | None:
-        """``lookup()``, asked again with growing pauses for up to ``lookup_patience`` seconds
-        while it finds nothing: an object created a moment ago may not be readable yet (GETs hit
-        a replica that lags the primary)."""
-        found = lookup()
-        waited, pause = 0.0, 0.25
-        while found is None and waited < self.lookup_patience:
-            step = min(pause, self.lookup_patience - waited)
-            time.sleep(step)
-            waited += step
-            pause *= 2
-            self.stats.add("lookups_repeated")
-            found = lookup()
-        return found
-
-    @staticmethod
-    def _not_visible_yet(exc: ValidationError, what: str, key: str) -> TransientError:
-        """Our own reference is in use, so the object exists, but PowerOffice does not show it
-        yet: worth trying again later, never a rejection."""
-        return TransientError(
-            status=exc.status,
-            title=exc.title,
-            detail=(
-                f"{key} is already in use, but the {what} could not be read back yet: "
-                f"{exc.detail or ''}"
-            ).strip(),
-            body=exc.body,
-            method=exc.method,
-            path=exc.path,
-        )
+        """``lookup()`` allowing for PowerOffice's read lag (:func:`.writes.look_patiently`)."""
+        return writes.look_patiently(self, lookup)
 
     def delete(self, path: str) -> None:
         """``DELETE``, sent again once after a transient failure; then a 404 means the earlier
