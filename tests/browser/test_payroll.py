@@ -162,7 +162,8 @@ def test_export_wizard(browser_login, po, payroll_world, payroll_a):
     link = problems.get_by_role("link", name="Gå til Brukere / Nora Strand →")
     assert link.get_attribute("href") == f"/administrasjon/brukere/{nora.pk}/"
     assert page.locator("input[name=logs]:checked").count() == 3
-    page.locator("details summary").first.click()  # Per's trips
+    page.locator("a.trips-toggle").first.click()  # Per's trips, fetched on demand
+    page.wait_for_selector("table.payroll-trips")
     page.screenshot(path=str(SHOTS / "lonnseksport-sok.png"), full_page=True)
 
     # Nora's logbook selected: "Forhåndsvis" stops with the same message.

@@ -132,7 +132,7 @@ def test_department_sync_and_an_offices_ekstern_avdeling_are_logged(
     sync = AuditEntry.objects.get(action="departments_sync")
     assert sync.summary == "Avdelinger synkronisert: hentet 4 (4 nye)"
     assert ("Avdeling 2", "(tom)", "2 Bærum") in _changes(sync)
-    assert ("Avdeling 4", "(tom)", "4 Drammen (ikke aktiv)") in _changes(sync)
+    assert ("Avdeling 4", "(tom)", "4 Drammen") in _changes(sync)
 
     response = client.post(
         f"/administrasjon/byra/{office_a.pk}/",
