@@ -257,6 +257,12 @@ def test_a_burst_of_automatic_exports_is_one_run_each_invoice_once(
             for r in world.sandbox.requests_log()
             if r["client_name"] == world.client_name and r["route"] != "/OAuth/Token"
         ]
+        # The invoice is marked exported before its task returns and logs its result.
+        _wait(
+            lambda: sum(int(run.split()[0]) for run in _runs(worker)) >= 14,
+            timeout=30,
+            what="the worker to log its last run",
+        )
         runs = _runs(worker)
     finally:
         worker.stop()
