@@ -16,6 +16,7 @@ from tests.fixtures.export import make_invoice
 
 SHOTS = Path("/tmp/hexport")
 URL = "/okonomi/ikke-eksporterte/"
+TOTAL = 16  # exported by "Eksporter alle"; one more stays hidden
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,11 +49,12 @@ def test_hide_show_again_and_export_all_with_progress(browser_login, export_worl
     SHOTS.mkdir(parents=True, exist_ok=True)
     world = export_world
     world.set_options(include_specification=True)
-    invoices = [make_invoice(world) for _ in range(6)]
+    # Enough invoices that the batch, which sends several at once, still takes a few polls.
+    invoices = [make_invoice(world) for _ in range(TOTAL + 1)]
     hide_me = invoices[0]
     page = browser_login(world.user)
     page.goto(page.base + URL)
-    assert page.locator("tr.ne-row").count() == 6
+    assert page.locator("tr.ne-row").count() == TOTAL + 1
 
     # The red eye hides an invoice; "Vis skjulte" shows it; the eye brings it back.
     page.locator(f"#faktura-{hide_me.pk} button.eye-red").click()
@@ -65,15 +67,15 @@ def test_hide_show_again_and_export_all_with_progress(browser_login, export_worl
     page.locator(f"#faktura-{hide_me.pk} button.eye-show").click()
     page.wait_for_selector(f"text=Faktura {hide_me.number} vises i listen igjen")
     page.goto(page.base + URL)
-    assert page.locator("tr.ne-row").count() == 6
+    assert page.locator("tr.ne-row").count() == TOTAL + 1
 
     # Hide one again, so "Eksporter alle" leaves it alone.
     page.locator(f"#faktura-{hide_me.pk} button.eye-red").click()
     page.wait_for_selector(f"text=Faktura {hide_me.number} er skjult fra listen")
 
     # Eksporter alle: slow PowerOffice down so the bar has somewhere to go.
-    world.sandbox.config(latency_ms=250)
-    page.get_by_role("button", name="Eksporter alle (5)").click()
+    world.sandbox.config(latency_ms=400)
+    page.get_by_role("button", name=f"Eksporter alle ({TOTAL})").click()
     page.wait_for_selector("#export-progress")
     page.evaluate("window.__samePage = true")
     seen = set()
@@ -84,25 +86,25 @@ def test_hide_show_again_and_export_all_with_progress(browser_login, export_worl
             break
         page.wait_for_timeout(50)
     midway = page.locator("#export-progress-text").inner_text()
-    assert midway.startswith("Eksporterer … ") and not midway.endswith("5 av 5 ferdig"), seen
+    assert midway.startswith("Eksporterer … ") and not midway.endswith(f"{TOTAL} av {TOTAL} ferdig"), seen
     width = page.evaluate("parseFloat(document.getElementById('export-progress-bar').style.width)")
     assert 0 < width < 100
     # The counters and the rows follow too, from the same poll as the bar.
     done = int(midway.removeprefix("Eksporterer … ").split(" av")[0])
     assert page.locator('tr.ne-row[data-status="exported"]').count() >= done
-    assert int(page.locator('[data-count="total"]').inner_text()) <= 5 - done
+    assert int(page.locator('[data-count="total"]').inner_text()) <= TOTAL - done
     assert page.evaluate("window.__samePage") is True  # it moved without a reload
     page.screenshot(path=str(SHOTS / "eksporter-alle-pagar.png"))
 
     # When it is done the page shows the list as it is now, with the result on top.
     _wait_for_reload(page, timeout=120)
     page.wait_for_selector("#export-progress.is-finished")
-    assert page.locator("#export-progress-text").inner_text() == "Ferdig: 5 av 5 eksportert"
+    assert page.locator("#export-progress-text").inner_text() == f"Ferdig: {TOTAL} av {TOTAL} eksportert"
     assert page.locator("tr.ne-row").count() == 0
     assert "Alle fakturaer er eksportert til PowerOffice." in page.content()
     page.screenshot(path=str(SHOTS / "eksporter-alle-ferdig.png"))
 
-    assert len(world.vouchers()) == 5
+    assert len(world.vouchers()) == TOTAL
     statuses = dict(
         Invoice.objects.filter(pk__in=[i.pk for i in invoices]).values_list("pk", "export_status")
     )
