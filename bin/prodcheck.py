@@ -265,6 +265,21 @@ def check_invoices(*, count: int, sandbox: str, hook_token: str, per_invoice: fl
     return results
 
 
+def check_queues(app: Any) -> None:
+    """Each worker consumes its own queue, and every routed task has a worker behind it."""
+    active = app.control.inspect(timeout=2).active_queues() or {}
+    consumed = {
+        name.split("@")[0]: {queue["name"] for queue in queues} for name, queues in active.items()
+    }
+    if consumed.get("prodcheck") != {"interactive"} or consumed.get("prodcheck-bulk") != {"bulk"}:
+        raise CheckFailed(f"the workers consume the wrong queues: {consumed}")
+    for task in ("poweroffice.tasks.export_invoice", "poweroffice.tasks.export_batch"):
+        queue = app.amqp.router.route({}, task)["queue"].name
+        if not any(queue in queues for queues in consumed.values()):
+            raise CheckFailed(f"no worker consumes queue {queue!r} of {task}")
+    say(f"queues: {consumed}")
+
+
 def check_beat() -> None:
     from django_celery_beat.models import PeriodicTask
 
@@ -352,7 +367,12 @@ def main() -> int:
 
         app.control.purge()
         worker = ["-m", "celery", "-A", "bitnet", "worker", "--loglevel", "INFO"]
-        processes.start("worker", *worker, "--concurrency", "2", "-n", "prodcheck@%h")
+        processes.start(
+            "worker", *worker, "-Q", "interactive", "--concurrency", "2", "-n", "prodcheck@%h"
+        )
+        processes.start(
+            "worker-bulk", *worker, "-Q", "bulk", "--concurrency", "1", "-n", "prodcheck-bulk@%h"
+        )
         processes.start("beat", "-m", "celery", "-A", "bitnet", "beat", "--loglevel", "INFO")
         processes.start(
             "web",
@@ -365,12 +385,15 @@ def main() -> int:
             "2",
         )
 
-        def worker_ready() -> bool:
+        def workers_ready() -> bool:
             processes.alive("worker")
+            processes.alive("worker-bulk")
             replies = app.control.ping(timeout=0.5) or []
-            return any("prodcheck@" in name for reply in replies for name in reply)
+            names = {name.split("@")[0] for reply in replies for name in reply}
+            return {"prodcheck", "prodcheck-bulk"} <= names
 
-        wait_for("the Celery worker on Redis", worker_ready, timeout=90, step=0.5)
+        wait_for("the Celery workers on Redis", workers_ready, timeout=90, step=0.5)
+        check_queues(app)
         say(f"worker, beat and gunicorn started on Redis {urlsplit(broker).path}")
         results = check_invoices(
             count=args.invoices, sandbox=sandbox, hook_token=hook_token, per_invoice=args.timeout
@@ -380,7 +403,7 @@ def main() -> int:
         wait_for("gunicorn", lambda: http_get(f"http://127.0.0.1:{web_port}/")[0], timeout=60)
         processes.alive("web")
         check_web(web_port)
-        for name_ in ("worker", "beat", "web", "sandbox"):
+        for name_ in ("worker", "worker-bulk", "beat", "web", "sandbox"):
             processes.alive(name_)
     except CheckFailed as exc:
         say(f"FAILED: {exc}")

@@ -14,6 +14,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from bitnet.security import development
 
@@ -223,6 +224,24 @@ CELERY_IMPORTS = (
     "poweroffice.reconciliation.tasks",
     "poweroffice.salary.tasks",
 )
+# Two queues, so that bulk work never takes the worker slots of interactive work: a single
+# invoice's export and the automatic export on commit go to "interactive"; "Eksporter alle",
+# the sweepers, payment checks, reconciliation and payroll go to "bulk". A worker started
+# without -Q consumes both (a small installation); docker-compose.yml and bin/run start one
+# worker per queue. PowerOffice's shared rate limit orders the two as well (client/ratelimit/).
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+CELERY_TASK_QUEUES = (Queue("interactive"), Queue("bulk"))
+CELERY_TASK_ROUTES = {
+    name: {"queue": "bulk"}
+    for name in (
+        "poweroffice.tasks.export_batch",
+        "poweroffice.tasks.export_sweeper",
+        "poweroffice.tasks.payroll_export_sweeper",
+        "payroll.tasks.payroll_export_task",
+        "poweroffice.tasks_payments.*",
+        "poweroffice.reconciliation.*",
+    )
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -212,3 +212,47 @@ def test_requirements_install_everything_the_processes_import():
         "a process imports what requirements.txt does not install:\n" + result.stderr[-2000:]
     )
     assert result.stdout.strip().endswith("ok")
+
+
+def _queues_of(command: list[str]) -> set[str]:
+    return set(command[command.index("-Q") + 1].split(",")) if "-Q" in command else set()
+
+
+def test_every_queue_has_a_worker_in_compose_and_bin_run(compose):
+    """Bulk work (Eksporter alle, sweepers, payment checks, reconciliation, payroll) has a worker
+    of its own, so it never takes the slots of a single invoice's export; and no routed task
+    lands in a queue that nothing consumes."""
+    from django.conf import settings
+
+    from bitnet.celery import app
+
+    declared = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    assert declared == {"interactive", "bulk"}
+    routed = {
+        app.amqp.router.route({}, task)["queue"].name
+        for task in (
+            "poweroffice.tasks.export_invoice",
+            "poweroffice.tasks.export_pending",
+            "poweroffice.tasks.export_batch",
+            "poweroffice.tasks.export_sweeper",
+            "poweroffice.tasks_payments.payments_sync_all",
+            "poweroffice.reconciliation.reconcile_last_month",
+            "payroll.tasks.payroll_export_task",
+        )
+    }
+    assert routed == declared
+    assert app.amqp.router.route({}, "poweroffice.tasks.export_invoice")["queue"].name == (
+        "interactive"
+    )
+    assert app.amqp.router.route({}, "poweroffice.tasks.export_batch")["queue"].name == "bulk"
+
+    workers = {
+        name: _queues_of(service["command"])
+        for name, service in compose["services"].items()
+        if service.get("command", [])[:4] == ["celery", "-A", "bitnet", "worker"]
+    }
+    assert workers == {"worker": {"interactive"}, "worker-bulk": {"bulk"}}
+
+    run = (ROOT / "bin" / "run").read_text()
+    started = set(re.findall(r"celery -A bitnet worker -Q (\S+)", run))
+    assert started == declared
