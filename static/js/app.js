@@ -24,3 +24,15 @@ document.addEventListener("submit", (event) => {
   // Disable after the browser has built the form data, so the clicked button's value is sent.
   setTimeout(() => buttons.forEach((b) => { b.disabled = true; b.classList.add("is-busy"); }), 0);
 });
+// Tables wider than the screen scroll sideways: make such a scroll area reachable by keyboard.
+const markScrollAreas = () => {
+  document.querySelectorAll(".table-wrap").forEach((wrap) => {
+    if (wrap.scrollWidth > wrap.clientWidth) {
+      wrap.tabIndex = 0;
+    } else {
+      wrap.removeAttribute("tabindex");
+    }
+  });
+};
+markScrollAreas();
+window.addEventListener("resize", markScrollAreas);

@@ -34,6 +34,18 @@ PAGES = [
     ("logg-inn", "/logg-inn/", False),
 ]
 
+# The innermost unclipped elements that reach past the right edge of the screen, to say what to fix.
+WIDE_ELEMENTS = """width => {
+  const clipped = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+    if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+  const past = el => el.getBoundingClientRect().right > width + 1;
+  return [...document.body.querySelectorAll('*')]
+    .filter(el => past(el) && !clipped(el) && ![...el.children].some(c => past(c) && !clipped(c)))
+    .slice(0, 5)
+    .map(el => el.tagName.toLowerCase()
+      + (el.className ? '.' + String(el.className).split(' ').join('.') : ''));
+}"""
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -56,7 +68,10 @@ def check_page(page, url: str, label: str) -> list[str]:
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         if overflow > 0:
-            problems.append(f"{label} {width}px: the page is {overflow}px wider than the screen")
+            wide = page.evaluate(WIDE_ELEMENTS, width)
+            problems.append(
+                f"{label} {width}px: the page is {overflow}px wider than the screen: {wide}"
+            )
     return problems
 
 
