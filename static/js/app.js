@@ -36,3 +36,31 @@ const markScrollAreas = () => {
 };
 markScrollAreas();
 window.addEventListener("resize", markScrollAreas);
+// Main menu: each group opens with a click or Enter (not only on hover), and closes with Escape
+// or a click elsewhere, so keyboard and touch users reach every page.
+const closeMenus = (except) => {
+  document.querySelectorAll(".navgroup.is-open").forEach((group) => {
+    if (group === except) return;
+    group.classList.remove("is-open");
+    group.querySelector(".navgroup-title").setAttribute("aria-expanded", "false");
+  });
+};
+document.addEventListener("click", (event) => {
+  const title = event.target.closest(".navgroup-title");
+  const group = event.target.closest(".navgroup");
+  closeMenus(group);
+  if (title) {
+    const open = group.classList.toggle("is-open");
+    title.setAttribute("aria-expanded", String(open));
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const group = document.activeElement?.closest(".navgroup");
+  closeMenus(null);
+  group?.querySelector(".navgroup-title").focus();
+});
+document.addEventListener("focusout", (event) => {
+  const group = event.target.closest(".navgroup");
+  if (group && !group.contains(event.relatedTarget)) closeMenus(null);
+});

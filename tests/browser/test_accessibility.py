@@ -89,3 +89,27 @@ def test_page_is_accessible(request, browser_page, page_data, name, path, logged
             browser_page.login(request.getfixturevalue(role))
             problems += check_page(browser_page, url, f"{name}-{role}")
     assert not problems, "\n".join(problems)
+
+
+def test_main_menu_works_by_keyboard(browser_login, finance_a):
+    """The menu groups are buttons: Enter opens one, Tab reaches its pages, Escape closes it."""
+    page = browser_login(finance_a)
+    page.goto(page.base + "/")
+    economy = page.get_by_role("button", name="Økonomi")
+    invoices = page.locator(".mainnav").get_by_role("link", name="Fakturaer")
+    assert economy.get_attribute("aria-expanded") == "false"
+    assert not invoices.is_visible()
+    economy.focus()
+    page.keyboard.press("Enter")
+    assert economy.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Fakturaer"
+    page.keyboard.press("Escape")
+    assert economy.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("() => document.activeElement.textContent") == "Økonomi"
+    assert not invoices.is_visible()
+    economy.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/okonomi/fakturaer/")
