@@ -145,7 +145,7 @@ class ExportAttempt(models.Model):
         return _STARTED_BY.get(self.trigger, self.get_trigger_display())
 
 
-_STARTED_BY = {
+_STARTED_BY: dict[str, str] = {
     AttemptTrigger.AUTOMATIC: "Automatisk ved lagring",
     AttemptTrigger.SWEEPER: "Nattlig gjenforsøk",
     AttemptTrigger.COMMAND: "Kommando export_invoices",
