@@ -234,6 +234,9 @@ class Invoice(models.Model):
     export_claimed_at = models.DateTimeField(null=True, blank=True)
     exported_at = models.DateTimeField("eksportert", null=True, blank=True)
     external_voucher_id = models.CharField("bilags-id i regnskapet", max_length=64, blank=True)
+    # The voucher's number and date as PowerOffice answers (Bilagsnr., Bilagsdato).
+    voucher_no = models.BigIntegerField("bilagsnr.", null=True, blank=True)
+    voucher_date = models.DateField("bilagsdato", null=True, blank=True)
     export_hidden = models.BooleanField("skjult fra ikke eksporterte", default=False)
     export_hidden_at = models.DateTimeField(null=True, blank=True)
     export_hidden_by = models.ForeignKey(

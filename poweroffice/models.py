@@ -135,6 +135,22 @@ class ExportAttempt(models.Model):
     def __str__(self) -> str:
         return f"Eksport {self.pk} av faktura {self.invoice_id}: {self.get_outcome_display()}"
 
+    @property
+    def started_by(self) -> str:
+        """Who or what started the attempt, as the invoice page says it."""
+        if self.trigger in (AttemptTrigger.MANUAL, AttemptTrigger.BATCH):
+            user = self.user
+            name = (user.get_full_name() or user.get_username()) if user else "slettet bruker"
+            return f"Startet av: {name}"
+        return _STARTED_BY.get(self.trigger, self.get_trigger_display())
+
+
+_STARTED_BY: dict[str, str] = {
+    AttemptTrigger.AUTOMATIC: "Automatisk ved lagring",
+    AttemptTrigger.SWEEPER: "Nattlig gjenforsøk",
+    AttemptTrigger.COMMAND: "Kommando export_invoices",
+}
+
 
 class ExportBatch(models.Model):
     """A background "Eksporter alle" run, with progress the page polls."""

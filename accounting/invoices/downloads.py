@@ -26,6 +26,8 @@ INVOICE_COLUMNS = [
     Column("MVA", lambda i: i.vat_total, "money"),
     Column("Beløp inkl. mva", lambda i: i.gross_total, "money"),
     Column("Eksport", lambda i: i.get_export_status_display()),
+    Column("Bilagsnr.", lambda i: i.voucher_no, "int"),
+    Column("Bilagsdato", lambda i: i.voucher_date, "date"),
     Column("Betaling", _payment),
     Column("Saldo", lambda i: i.balance, "money"),
 ]

@@ -68,6 +68,8 @@ class ExportResult:
     error_kind: str = ""
     retryable: bool = False
     voucher_id: str = ""
+    voucher_no: int | None = None
+    voucher_date: dt.date | None = None
     requests: int = 0
     number: int | None = None
     already_exported: bool = False
@@ -104,12 +106,32 @@ def export_cache_for(
 # --- sending -------------------------------------------------------------------------------------
 
 
-def _post_voucher(cache: ExportCache, invoice: Invoice, body: dict[str, Any]) -> str:
+@dataclass
+class Booked:
+    """The voucher PowerOffice holds for the invoice: its id, and its number and date once known."""
+
+    id: str
+    number: int | None = None
+    date: dt.date | None = None
+
+    @classmethod
+    def of(cls, voucher: dict[str, Any]) -> Booked:
+        """From an OutgoingInvoiceVoucherDto or OutgoingInvoiceDto (both carry VoucherNo and
+        VoucherDate)."""
+        number = voucher.get("VoucherNo")
+        day = voucher.get("VoucherDate")
+        return cls(
+            id=str(voucher["Id"]),
+            number=int(number) if number is not None else None,
+            date=dt.date.fromisoformat(str(day)[:10]) if day else None,
+        )
+
+
+def _post_voucher(cache: ExportCache, invoice: Invoice, body: dict[str, Any]) -> Booked:
     client = cache.client
     reference = body["ExternalImportReference"]
     try:
-        voucher = client.create_outgoing_invoice_voucher(body)
-        return str(voucher["Id"])
+        return Booked.of(client.create_outgoing_invoice_voucher(body))
     except ValidationError as exc:
         # Our own reference in use is the client's business (it finds our voucher). The number
         # taken may be by us too (another process, a moment ago, not readable yet) or by someone
@@ -122,7 +144,7 @@ def _post_voucher(cache: ExportCache, invoice: Invoice, body: dict[str, Any]) ->
         if found is None:
             raise
         if found.get("ExternalImportReference") == reference:
-            return str(found["Id"])
+            return Booked.of(found)
         voucher_no = found.get("VoucherNo")
         raise ExportProblem(
             f"Fakturanummer {invoice.number} er allerede brukt av et annet bilag i PowerOffice"
@@ -134,7 +156,7 @@ def _post_voucher(cache: ExportCache, invoice: Invoice, body: dict[str, Any]) ->
 
 def _create_voucher(
     invoice: Invoice, lines: list[InvoiceLine], prepared: PreparedVoucher, cache: ExportCache
-) -> str:
+) -> Booked:
     """Make sure the customer and the products exist in PowerOffice, then post the voucher."""
     customer = customer_ensure(cache=cache, customer=invoice.customer)
     product_ids: dict[int, int] = {}
@@ -153,11 +175,20 @@ def _create_voucher(
     return _post_voucher(cache, invoice, body)
 
 
+def _keep_voucher(invoice: Invoice, booked: Booked) -> None:
+    """Keep the voucher id (and number and date) at once: if the documentation fails after it,
+    the next attempt only uploads it and never posts a second voucher."""
+    if (booked.id, booked.number, booked.date) != (
+        invoice.external_voucher_id,
+        invoice.voucher_no,
+        invoice.voucher_date,
+    ):
+        Invoice.objects.filter(pk=invoice.pk).update(
+            external_voucher_id=booked.id, voucher_no=booked.number, voucher_date=booked.date
+        )
+
+
 def _upload_specification(invoice: Invoice, cache: ExportCache, voucher_id: str) -> None:
-    # Keep the voucher id at once: if the documentation fails below, the next attempt only
-    # uploads it and never posts a second voucher.
-    if voucher_id != invoice.external_voucher_id:
-        Invoice.objects.filter(pk=invoice.pk).update(external_voucher_id=voucher_id)
     pdf = cache.pdfs.take(invoice) if cache.pdfs else invoice_specification_pdf(invoice=invoice)
     try:
         cache.client.upload_voucher_documentation(voucher_id, pdf, specification_filename(invoice))
@@ -201,17 +232,17 @@ def _stale_kinds(error: Exception) -> tuple[str, ...]:
 
 
 def _book(
-    invoice: Invoice, lines: list[InvoiceLine], cache: ExportCache, voucher_id: str
-) -> tuple[PreparedVoucher, str]:
+    invoice: Invoice, lines: list[InvoiceLine], cache: ExportCache, booked: Booked | None
+) -> tuple[PreparedVoucher, Booked]:
     """Check the invoice against PowerOffice's reference data and post the voucher (unless it is
     there already). A problem with kept reference data, or a 404 on a kept id, reads that data
     again and tries once more."""
     for last_try in (False, True):
         try:
             prepared = voucher_prepare(invoice=invoice, lines=lines, cache=cache)
-            if not voucher_id:
-                voucher_id = _create_voucher(invoice, lines, prepared, cache)
-            return prepared, voucher_id
+            if booked is None:
+                booked = _create_voucher(invoice, lines, prepared, cache)
+            return prepared, booked
         except (ExportProblem, NotFoundError) as exc:
             if last_try or not cache.refresh(_stale_kinds(exc)):
                 raise
@@ -221,24 +252,41 @@ def _book(
     raise AssertionError("unreachable")
 
 
-def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: bool) -> str:
-    """Send one claimed invoice; return the voucher id. Raises ExportProblem/PowerOfficeError."""
+def _known_voucher(invoice: Invoice, cache: ExportCache, *, look_first: bool) -> Booked | None:
+    """The voucher already in PowerOffice for the invoice: the one we kept, or (``look_first``)
+    the one a lookup finds."""
+    if invoice.external_voucher_id:
+        return Booked(invoice.external_voucher_id, invoice.voucher_no, invoice.voucher_date)
+    if look_first:
+        found = cache.client.find_outgoing_invoice(
+            invoice_no=invoice.number, external_import_reference=voucher_reference(invoice)
+        )
+        if found is not None:
+            return Booked.of(found)
+    return None
+
+
+def _with_number(booked: Booked, cache: ExportCache) -> Booked:
+    """The voucher with its number and date, read from PowerOffice when not known yet."""
+    if booked.number is not None and booked.date is not None:
+        return booked
+    read = Booked.of(cache.client.get_outgoing_invoice_voucher(booked.id))
+    return Booked(booked.id, read.number or booked.number, read.date or booked.date)
+
+
+def _export_to_poweroffice(invoice: Invoice, cache: ExportCache, *, look_first: bool) -> Booked:
+    """Send one claimed invoice; return its voucher. Raises ExportProblem/PowerOfficeError."""
     lines = list(
         invoice.lines.select_related("article__account", "account", "vat_code").order_by("position")
     )
     if not lines:
         raise ExportProblem(f"Faktura {invoice.number} har ingen linjer.", kind="empty")
-    voucher_id = invoice.external_voucher_id
-    if not voucher_id and look_first:
-        found = cache.client.find_outgoing_invoice(
-            invoice_no=invoice.number, external_import_reference=voucher_reference(invoice)
-        )
-        if found is not None:
-            voucher_id = str(found["Id"])
-    _, voucher_id = _book(invoice, lines, cache, voucher_id)
+    _, booked = _book(invoice, lines, cache, _known_voucher(invoice, cache, look_first=look_first))
+    booked = _with_number(booked, cache)
     if cache.connection.include_specification:
-        _upload_specification(invoice, cache, voucher_id)
-    return voucher_id
+        _keep_voucher(invoice, booked)
+        _upload_specification(invoice, cache, booked.id)
+    return booked
 
 
 # --- one invoice ---------------------------------------------------------------------------------
@@ -326,7 +374,12 @@ def _run(
         elif cache.subgroup_id != invoice.subgroup_id:
             raise ValueError("the cache belongs to another subgroup")
         look_first = stale or _may_have_arrived(invoice, attempt)
-        result.voucher_id = _export_to_poweroffice(invoice, cache, look_first=look_first)
+        booked = _export_to_poweroffice(invoice, cache, look_first=look_first)
+        result.voucher_id, result.voucher_no, result.voucher_date = (
+            booked.id,
+            booked.number,
+            booked.date,
+        )
         result.outcome = "exported"
     except Exception as exc:  # every failure is recorded; unexpected ones are logged in full
         if not isinstance(exc, ExportProblem | PowerOfficeError | NotConnected | SecretUnreadable):
@@ -364,6 +417,8 @@ def _record(
             exported_at=finished,
             export_error="",
             external_voucher_id=result.voucher_id,
+            voucher_no=result.voucher_no,
+            voucher_date=result.voucher_date,
             payment_status=PaymentStatus.UNPAID,
             balance=F("gross_total"),
         )

@@ -130,3 +130,35 @@ def test_list_with_a_foreign_subgroup_filter_shows_error_not_their_data(
     response, numbers = _listed(client, f"?office={world_b['office'].pk}")
     assert "office" in response.context["form"].errors
     assert len(numbers) == 25
+
+
+def test_list_shows_voucher_number_and_date_in_constant_queries(
+    client, finance_a, office_a, customer_a, catalogue
+):
+    _login(client, finance_a)
+
+    def make(n, start):
+        for i in range(n):
+            invoice = invoice_create(
+                created_by=finance_a,
+                office=office_a,
+                customer=customer_a,
+                lines=[LineInput(article=catalogue["kiste"], quantity=Decimal(1))],
+                invoice_date=DAY,
+            )
+            Invoice.objects.filter(pk=invoice.pk).update(
+                export_status=ExportStatus.EXPORTED,
+                external_voucher_id=f"v{start + i}",
+                voucher_no=50000 + start + i,
+                voucher_date=dt.date(2026, 4, 1),
+            )
+
+    make(2, 0)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/okonomi/fakturaer/")
+    make(20, 2)
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/okonomi/fakturaer/").content.decode()
+    assert len(many) == len(few)
+    assert "Bilagsnr.<small" in html and "Bilagsdato</small></th>" in html
+    assert "50021" in html and "01.04.2026" in html

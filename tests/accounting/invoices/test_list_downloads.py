@@ -112,3 +112,26 @@ def test_xlsx_has_typed_cells(client, finance_a, invoices):
     fourth = dict(zip(header, [c for c in sheet[5]], strict=True))
     assert fourth["Avdøde"].data_type == "s"  # text, never a formula
     assert fourth["Avdøde"].value == '\'=HYPERLINK("http://x")'
+
+
+def test_downloads_carry_the_voucher_number_and_date(client, finance_a, invoices):
+    from accounting.models import Invoice
+
+    Invoice.objects.filter(pk=invoices[1].pk).update(
+        voucher_no=40777, voucher_date=dt.date(2026, 3, 4)
+    )
+    client.force_login(finance_a)
+    response = client.get(URL, {"q": "Per Persen", "sort": "nummer", "last_ned": "csv"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["Bilagsnr."] == "40777"
+    assert first["Bilagsdato"] == "04.03.2026"
+    assert dict(zip(rows[0], rows[2], strict=True))["Bilagsnr."] == ""
+
+    response = client.get(URL, {"q": "Per Persen", "sort": "nummer", "last_ned": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    row = [c.value for c in sheet[2]]
+    assert row[header.index("Bilagsnr.")] == 40777
+    assert row[header.index("Bilagsdato")].date() == dt.date(2026, 3, 4)

@@ -416,7 +416,8 @@ def test_detail_shows_export_panel_attempts_and_payment(client, finance_a, invoi
     assert "Feilet" in html
     assert "Kunden finnes ikke i PowerOffice, og kunne ikke opprettes." in html
     assert "Tidsavbrudd mot PowerOffice" in html
-    assert "Automatisk" in html and "Manuell" in html
+    assert "Automatisk ved lagring" in html
+    assert f"Startet av: {finance_a.get_full_name()}" in html
     assert "30,0 s" in html and "420 ms" in html
     assert f'action="/okonomi/ikke-eksporterte/{invoice_a.pk}/eksporter/"' in html
     assert "Eksporter til PowerOffice" in html
@@ -429,12 +430,16 @@ def test_detail_shows_export_panel_attempts_and_payment(client, finance_a, invoi
         export_status=ExportStatus.EXPORTED,
         export_error="",
         external_voucher_id="a1b2c3",
+        voucher_no=40123,
+        voucher_date=dt.date(2026, 3, 14),
         payment_status=PaymentStatus.PARTLY_PAID,
         balance=Decimal("1000.00"),
     )
     html = client.get(f"/okonomi/fakturaer/{invoice_a.pk}/").content.decode()
     assert "Eksporter til PowerOffice" not in html
     assert "a1b2c3" in html
+    assert "Bilagsnr." in html and "40123" in html
+    assert "Bilagsdato" in html and "14.03.2026" in html
     assert "Delvis betalt" in html
     assert "1\xa0000,00" in html
 
