@@ -26,6 +26,7 @@ urlpatterns = [
     path("administrasjon/integrasjoner/", include(salary_urls.integrations)),
     path("okonomi/", include("poweroffice.invoices.urls")),
     path("okonomi/avstemming/", include("poweroffice.reconciliation.urls")),
+    path("okonomi/integrasjonsstatus/", include("poweroffice.overview.urls")),
     path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
     path("administrasjon/", include("poweroffice.chart.urls")),
     path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),
