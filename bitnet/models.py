@@ -103,6 +103,8 @@ class User(AbstractUser):
         verbose_name="byrå",
     )
     role = models.CharField("rolle", max_length=20, choices=Role.choices, default=Role.USER)
+    # Varsler på e-post (Min profil): administrators and finance users get a daily digest.
+    alerts_enabled = models.BooleanField("send meg varsler på e-post", default=True)
     # "Ansettelsesnr. (PowerOffice)": the PowerOffice employee number, a positive whole number.
     employee_number = models.PositiveIntegerField(
         "Ansettelsesnr. (PowerOffice)",

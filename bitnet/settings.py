@@ -223,6 +223,7 @@ CELERY_IMPORTS = (
     "poweroffice.payments.tasks",
     "poweroffice.reconciliation.tasks",
     "poweroffice.salary.tasks",
+    "poweroffice.alerts.tasks",
 )
 # Two queues, so that bulk work never takes the worker slots of interactive work: a single
 # invoice's export and the automatic export on commit go to "interactive"; "Eksporter alle",
@@ -264,12 +265,34 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0, day_of_week="sunday"),
         "kwargs": {"full": True},
     },
+    # E-mail alerts: a digest of what needs a person, at most one a day per kind and user.
+    "alerts-digest": {
+        "task": "poweroffice.alerts.send_digests",
+        "schedule": crontab(minute=15),
+    },
     # Month-end reconciliation of the month just ended, early on the 1st.
     "reconciliation-monthly": {
         "task": "poweroffice.reconciliation.reconcile_last_month",
         "schedule": crontab(hour=4, minute=0, day_of_month=1),
     },
 }
+
+# E-mail (alerts): the console in development, SMTP from EMAIL_* in production. SITE_URL makes
+# the links in the mails absolute.
+EMAIL_BACKEND = _env(
+    "EMAIL_BACKEND",
+    env.str,
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = _env("EMAIL_HOST", env.str, "localhost")
+EMAIL_PORT = _env("EMAIL_PORT", env.int, 25)
+EMAIL_HOST_USER = _env("EMAIL_HOST_USER", env.str, "")
+EMAIL_HOST_PASSWORD = _env("EMAIL_HOST_PASSWORD", env.str, "")
+EMAIL_USE_TLS = _env("EMAIL_USE_TLS", env.bool, False)
+DEFAULT_FROM_EMAIL = _env("DEFAULT_FROM_EMAIL", env.str, "Bitnet <varsel@bitnet.no>")
+SITE_URL = _env("SITE_URL", env.str, "http://127.0.0.1:8000").rstrip("/")
 
 # PowerOffice Go: in production PowerOffice's own addresses; in development the local sandbox
 # (python manage.py poweroffice_sandbox). Production refuses plain HTTP and anything that is not

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from bitnet import views
 from bitnet.users.auth import LoginForm
+from bitnet.users.profile import profile
 from poweroffice.salary import urls as salary_urls
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     ),
     path("logg-ut/", auth_views.LogoutView.as_view(), name="logout"),
     path("administrasjon/", include("bitnet.users.urls")),
+    path("profil/", profile, name="profile"),
     path("administrasjon/", include("bitnet.agencies.urls")),
     path("administrasjon/", include("accounting.chart.urls")),
     path("okonomi/", include("accounting.invoices.urls")),
@@ -26,6 +28,7 @@ urlpatterns = [
     path("administrasjon/integrasjoner/", include(salary_urls.integrations)),
     path("okonomi/", include("poweroffice.invoices.urls")),
     path("okonomi/avstemming/", include("poweroffice.reconciliation.urls")),
+    path("okonomi/integrasjonsstatus/", include("poweroffice.overview.urls")),
     path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
     path("administrasjon/", include("poweroffice.chart.urls")),
     path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),

@@ -271,3 +271,54 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"Avstemming {self.period_from}–{self.period_to} for undergruppe {self.subgroup_id}"
+
+
+class AlertKind(models.TextChoices):
+    """What an e-mail alert is about; one digest a day at most per kind, agency and user."""
+
+    CONNECTION = "connection", "Tilkoblingen til PowerOffice er brutt"
+    EXPORT = "export", "Fakturaer som må rettes før eksport"
+    PAYMENT_CHECK = "payment_check", "Betalingssjekken feilet"
+    PAYROLL_ROLLBACK = "payroll_rollback", "Tilbakerulling av lønnseksport ufullstendig"
+    RECONCILIATION = "reconciliation", "Avvik i månedlig avstemming"
+
+
+class AlertEvent(models.Model):
+    """Something a person must act on, recorded where it happened; sent in the next digest."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    subgroup = models.ForeignKey(
+        Subgroup, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    message = models.TextField()
+    path = models.CharField(max_length=300, blank=True)  # the page to fix it on, site-relative
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["sent_at", "agency", "kind"], name="alertevent_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:40]}"
+
+
+class AlertDelivery(models.Model):
+    """A digest one user got on one day for one kind: what keeps it to one a day."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    day = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "user", "kind", "day"], name="alertdelivery_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} til {self.user_id} {self.day}"

@@ -32,6 +32,7 @@ from django.utils import timezone
 from accounting.models import ExportStatus, Invoice, InvoiceLine, PaymentStatus
 from accounting.pdf import invoice_specification_pdf, specification_filename
 from bitnet.models import User
+from poweroffice.alerts.hooks import export_failure_alert
 from poweroffice.client.errors import NotFoundError, PowerOfficeError, ValidationError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import SecretUnreadable
@@ -427,6 +428,8 @@ def _record(
         )
     else:
         updated = mine.update(export_status=ExportStatus.FAILED, export_error=result.message)
+        if updated and not result.retryable:
+            export_failure_alert(invoice, kind=result.error_kind, message=result.message)
     if not updated:
         logger.warning("Invoice %s: the export claim was taken over before it finished", invoice.pk)
     ExportAttempt.objects.filter(pk=attempt.pk).update(

@@ -49,6 +49,7 @@ from django.utils import timezone
 
 from accounting.models import PaymentStatus
 from bitnet.models import Subgroup
+from poweroffice.alerts.hooks import payment_check_alert
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
@@ -272,6 +273,7 @@ def _record_failure(*, run: PaymentSyncRun, connection: Connection, error: Excep
     run.success = False
     run.error = message
     run.watermark_after = connection.payments_watermark
+    payment_check_alert(run)
 
 
 def _missing_note(missing: list[int]) -> str:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bitnet.models import Subgroup, User
+from poweroffice.alerts.hooks import reconciliation_alert
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import SecretUnreadable
@@ -209,6 +210,8 @@ def reconciliation_run(*, run: Reconciliation) -> Reconciliation:
     run.summary = {**run.summary, "requests": run.requests}
     run.finished_at = timezone.now()
     run.save()
+    if run.state == Reconciliation.State.DIFFERENCES and run.run_by_id is None:
+        reconciliation_alert(run)  # the monthly run: nobody is looking at the page
     return run
 
 

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from payroll.models import PayrollExport, PayrollExportLineState, PayrollExportStatus
+from poweroffice.alerts.hooks import payroll_rollback_alert
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import NotFoundError, PowerOfficeError
 from poweroffice.crypto import SecretUnreadable
@@ -52,6 +53,8 @@ def _finish(export: PayrollExport, token: uuid.UUID | None) -> None:
             )
             export_release_logs(export)
         export.save(update_fields=["status", "finished_at"])
+        if left:
+            payroll_rollback_alert(export)
 
 
 def payroll_export_rollback(

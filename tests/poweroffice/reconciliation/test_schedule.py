@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bitnet.celery import app
 from poweroffice.invoices.export import invoice_export
-from poweroffice.models import AttemptTrigger, Reconciliation
+from poweroffice.models import AlertEvent, AlertKind, AttemptTrigger, Reconciliation
 from poweroffice.reconciliation import tasks
 from poweroffice.reconciliation.services import last_month, reconcile
 from tests.fixtures.export import make_invoice
@@ -41,6 +41,8 @@ def test_monthly_run_reconciles_every_connected_subgroup(
     run = Reconciliation.objects.get()
     assert (run.period_from, run.period_to) == (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     assert run.run_by is None and run.state == Reconciliation.State.DIFFERENCES
+    alert = AlertEvent.objects.get(kind=AlertKind.RECONCILIATION)  # for the e-mail digest
+    assert alert.path == f"/okonomi/avstemming/{run.pk}/" and "avvik" in alert.message
 
 
 def _queries(world) -> int:
@@ -58,6 +60,7 @@ def test_sql_queries_do_not_grow_with_the_month(export_world):
     for _ in range(2):
         invoice = make_invoice(world)
         assert invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL).ok
+    make_invoice(world, [("honorar", "1")])  # differences in both runs (each records an alert)
     small = _queries(world)
     for _ in range(4):
         invoice = make_invoice(world, [("krans", "1"), ("servering", "3")])

@@ -16,6 +16,7 @@ from payroll.models import (
     PayrollExportLog,
     PayrollExportStatus,
 )
+from poweroffice.models import AlertEvent, AlertKind
 from poweroffice.salary.create import payroll_export_create
 from poweroffice.salary.problems import PayrollExportBlocked
 from poweroffice.salary.run import payroll_export_run
@@ -245,6 +246,8 @@ def test_lock_during_rollback_then_retry(po, payroll_world, drivers, client, pay
     export = payroll_export_run(export_id=export.pk, client=locking)
 
     assert export.status == PayrollExportStatus.ROLLBACK_INCOMPLETE
+    alert = AlertEvent.objects.get(kind=AlertKind.PAYROLL_ROLLBACK)  # for the e-mail digest
+    assert alert.path == f"/lonn/lonnseksport/{export.pk}/"
     stuck = export.lines.get(state=PayrollExportLineState.DELETE_FAILED)
     assert stuck.po_salary_line_id == locking.locked
     assert stuck.error.startswith("Låst i PowerOffice Go")
