@@ -31,6 +31,8 @@ PAGES = [
     ("lonnskoder", "/lonn/lonnskoder/", True),
     ("lonnseksport", "/lonn/lonnseksport/", True),
     ("brukere", "/administrasjon/brukere/", True),
+    ("integrasjonsstatus", "/okonomi/integrasjonsstatus/", True),
+    ("profil", "/profil/", True),
     ("logg-inn", "/logg-inn/", False),
 ]
 
