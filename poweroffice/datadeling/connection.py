@@ -17,6 +17,11 @@ from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
+from poweroffice.datadeling.identity import (
+    client_owner,
+    client_taken_message,
+    identity_holds_release,
+)
 from poweroffice.invoices.refcache import reference_cache_clear
 from poweroffice.models import Connection
 
@@ -135,6 +140,18 @@ def connection_store_client_key(
         Connection.objects.filter(pk=connection.pk).update(verify_error=result.message)
         connection.verify_error = result.message
         return result
+    owner = client_owner(connection=connection, client_id=result.client_id)
+    if owner is not None:
+        # One subgroup, one PowerOffice client: else its invoices are booked in another's books.
+        result = VerifyResult(
+            ok=False,
+            message=client_taken_message(
+                connection=connection, owner=owner, client_name=result.client_name
+            ),
+        )
+        Connection.objects.filter(pk=connection.pk).update(verify_error=result.message)
+        connection.verify_error = result.message
+        return result
     client_key = client_key.strip()
     replaced, old_client = connection.has_client_key, connection.client_name
     with transaction.atomic():
@@ -152,7 +169,23 @@ def connection_store_client_key(
         )
     # A new key is a fresh start: what was kept of the client is read again.
     reference_cache_clear(connection=connection)
+    _prerequisites_again(connection)
     return result
+
+
+def _prerequisites_again(connection: Connection) -> None:
+    """The checklist is checked again at once for the new key; when it passes, what was held
+    for the client's identity goes back to waiting."""
+    # Imported here: the checklist's modules import this one.
+    from poweroffice.chart.services import prerequisites_check
+
+    try:
+        prerequisites_check(connection=connection)
+    except Exception:  # the key is stored; "Sjekk på nytt" can still run the checklist
+        logger.exception("Prerequisites after a new key failed for %s", connection.subgroup_id)
+        return
+    if connection.prerequisites_ok is not False:
+        identity_holds_release(connection=connection)
 
 
 @sensitive_variables()
