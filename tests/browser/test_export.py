@@ -86,9 +86,7 @@ def test_hide_show_again_and_export_all_with_progress(browser_login, export_worl
             break
         page.wait_for_timeout(50)
     midway = page.locator("#export-progress-text").inner_text()
-    assert midway.startswith("Eksporterer … ") and not midway.endswith(
-        f"{TOTAL} av {TOTAL} ferdig"
-    ), seen
+    assert midway.startswith("Eksporterer … ") and not midway.endswith(f"{TOTAL} av {TOTAL} ferdig"), seen
     width = page.evaluate("parseFloat(document.getElementById('export-progress-bar').style.width)")
     assert 0 < width < 100
     # The counters and the rows follow too, from the same poll as the bar.
@@ -101,10 +99,7 @@ def test_hide_show_again_and_export_all_with_progress(browser_login, export_worl
     # When it is done the page shows the list as it is now, with the result on top.
     _wait_for_reload(page, timeout=120)
     page.wait_for_selector("#export-progress.is-finished")
-    assert (
-        page.locator("#export-progress-text").inner_text()
-        == f"Ferdig: {TOTAL} av {TOTAL} eksportert"
-    )
+    assert page.locator("#export-progress-text").inner_text() == f"Ferdig: {TOTAL} av {TOTAL} eksportert"
     assert page.locator("tr.ne-row").count() == 0
     assert "Alle fakturaer er eksportert til PowerOffice." in page.content()
     page.screenshot(path=str(SHOTS / "eksporter-alle-ferdig.png"))
