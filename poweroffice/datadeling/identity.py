@@ -73,11 +73,12 @@ def client_mismatch_message(*, connection: Connection, info: dict[str, Any]) -> 
     stored_name = _named(connection.client_name, connection.client_id)
     owner = client_owner(connection=connection, client_id=found)
     owner_text = f", som er {owner.subgroup.name}s klient" if owner else ""
+    name = connection.subgroup.name
     return (
-        f"Eksport for {connection.subgroup.name} er holdt tilbake: klientnøkkelen gir nå "
-        f"tilgang til PowerOffice-klienten {found_name}{owner_text}, men {connection.subgroup.name} "
-        f"er koblet til {stored_name}. Ingenting er sendt. Lim inn klientnøkkelen for "
-        f"{stored_name} under Administrasjon > Datadeling."
+        f"Eksport for {name} er holdt tilbake: klientnøkkelen gir nå tilgang til "
+        f"PowerOffice-klienten {found_name}{owner_text}, men {name} er koblet til "
+        f"{stored_name}. Ingenting er sendt. Lim inn klientnøkkelen for {stored_name} under "
+        "Administrasjon > Datadeling."
     )
 
 
