@@ -170,6 +170,20 @@ def connection_store_client_key(
     # A new key is a fresh start: what was kept of the client is read again.
     reference_cache_clear(connection=connection)
     _prerequisites_again(connection)
+    # Imported here: the connection test builds on this module.
+    from poweroffice.datadeling.connection_check import capability_problems
+
+    problems = capability_problems(
+        connection=connection,
+        info={
+            "ClientName": result.client_name,
+            "ActiveClientSubscriptions": result.subscriptions,
+            "ValidPrivileges": result.valid_privileges,
+            "InvalidPrivileges": result.invalid_privileges,
+        },
+    )
+    if problems:
+        result.message = " ".join([result.message, *problems])
     return result
 
 
