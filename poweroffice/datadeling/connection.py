@@ -169,37 +169,57 @@ def connection_store_client_key(
         )
     # A new key is a fresh start: what was kept of the client is read again.
     reference_cache_clear(connection=connection)
-    _prerequisites_again(connection)
+    info: dict[str, object] = {
+        "ClientId": result.client_id,
+        "ClientName": result.client_name,
+        "ActiveClientSubscriptions": result.subscriptions,
+        "ValidPrivileges": result.valid_privileges,
+        "InvalidPrivileges": result.invalid_privileges,
+    }
+    _prerequisites_again(connection, info)
     # Imported here: the connection test builds on this module.
     from poweroffice.datadeling.connection_check import capability_problems
 
-    problems = capability_problems(
-        connection=connection,
-        info={
-            "ClientName": result.client_name,
-            "ActiveClientSubscriptions": result.subscriptions,
-            "ValidPrivileges": result.valid_privileges,
-            "InvalidPrivileges": result.invalid_privileges,
-        },
-    )
+    problems = capability_problems(connection=connection, info=info)
     if problems:
         result.message = " ".join([result.message, *problems])
     return result
 
 
-def _prerequisites_again(connection: Connection) -> None:
-    """The checklist is checked again at once for the new key; when it passes, what was held
-    for the client's identity goes back to waiting."""
+def _prerequisites_again(connection: Connection, info: dict[str, object]) -> None:
+    """The "Egen klientnøkkel" line of the checklist is checked again at once, for this
+    subgroup and for every subgroup of the agency it named, so a hold for a shared or changed
+    client ends with the right key; what was held goes back to waiting. (The rest of the
+    checklist is the "Sjekk på nytt" of Datadeling.)"""
     # Imported here: the checklist's modules import this one.
-    from poweroffice.chart.services import prerequisites_check
+    from poweroffice.chart.prerequisites import checks_overall, client_key_check
 
-    try:
-        prerequisites_check(connection=connection)
-    except Exception:  # the key is stored; "Sjekk på nytt" can still run the checklist
-        logger.exception("Prerequisites after a new key failed for %s", connection.subgroup_id)
-        return
-    if connection.prerequisites_ok is not False:
-        identity_holds_release(connection=connection)
+    flagged = [
+        other
+        for other in Connection.objects.filter(subgroup__agency_id=connection.subgroup.agency_id)
+        .exclude(pk=connection.pk)
+        .select_related("subgroup")
+        if any(
+            isinstance(c, dict) and c.get("key") == "client_key" and c.get("status") == "error"
+            for c in (other.prerequisites if isinstance(other.prerequisites, list) else [])
+        )
+    ]
+    for row, row_info in [(connection, info), *((other, None) for other in flagged)]:
+        item = client_key_check(connection=row, info=row_info, failure=None)
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=row.pk)
+            checks = locked.prerequisites if isinstance(locked.prerequisites, list) else []
+            rest = [c for c in checks if not (isinstance(c, dict) and c.get("key") == "client_key")]
+            if rest:
+                ok = checks_overall([item, *rest])
+            else:  # never checked: only a problem found is known
+                ok = False if item["status"] == "error" else None
+            Connection.objects.filter(pk=row.pk).update(
+                prerequisites=[item, *rest], prerequisites_ok=ok
+            )
+        row.prerequisites, row.prerequisites_ok = [item, *rest], ok
+        if ok is not False:
+            identity_holds_release(connection=row)
 
 
 @sensitive_variables()
