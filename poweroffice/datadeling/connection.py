@@ -18,6 +18,7 @@ from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
 from poweroffice.datadeling.identity import (
+    client_identity_remember,
     client_owner,
     client_taken_message,
     identity_holds_release,
@@ -169,6 +170,7 @@ def connection_store_client_key(
         )
     # A new key is a fresh start: what was kept of the client is read again.
     reference_cache_clear(connection=connection)
+    client_identity_remember(connection=connection)
     info: dict[str, object] = {
         "ClientId": result.client_id,
         "ClientName": result.client_name,

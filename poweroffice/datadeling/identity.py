@@ -10,14 +10,19 @@ client is saved again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from accounting.models import ExportStatus, Invoice
 from poweroffice.chart.findings import ERROR
 from poweroffice.client.client import PowerOfficeClient
+from poweroffice.crypto import decrypt_secret
 from poweroffice.invoices.reference import ExportProblem
 from poweroffice.models import Connection
 
@@ -104,15 +109,48 @@ def _hold_connection(connection: Connection, reason: str) -> None:
     connection.prerequisites_ok = False
 
 
+# How long a key's client, once seen, is trusted without asking again (a key belongs to one
+# client for its life; a different stored key is a different cache entry).
+CONFIRMED_FOR = 24 * 3600
+
+
+@sensitive_variables("key")
+def _confirmed_marker(connection: Connection) -> str:
+    """A cache key for "this stored key opens the stored client", without the key in it."""
+    key = decrypt_secret(connection.client_key_encrypted)
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()
+    return f"poweroffice:identity:{digest}:{connection.client_id}"
+
+
+def client_identity_remember(*, connection: Connection) -> None:
+    """The stored key was just verified against the stored client."""
+    try:
+        cache.set(_confirmed_marker(connection), 1, timeout=CONFIRMED_FOR)
+    except Exception:  # no shared cache: every run asks PowerOffice
+        logger.warning("Client identity cache unavailable", exc_info=True)
+
+
+def _confirmed(connection: Connection) -> bool:
+    try:
+        return bool(cache.get(_confirmed_marker(connection)))
+    except Exception:
+        logger.warning("Client identity cache unavailable", exc_info=True)
+        return False
+
+
 def client_identity_confirm(*, connection: Connection, client: PowerOfficeClient) -> None:
     """Raise :class:`ClientMismatch` (and hold the subgroup) when the key now belongs to another
-    client than the one stored. One request, made once per run."""
+    client than the one stored. At most one request per run, none for a key already seen to
+    open the stored client."""
+    if not connection.client_id or _confirmed(connection):
+        return
     info = client.get_client_integration_information() or {}
     reason = client_mismatch_message(connection=connection, info=info)
     if reason:
         logger.warning("Subgroup %s: client key now for another client", connection.subgroup_id)
         _hold_connection(connection, reason)
         raise ClientMismatch(reason)
+    client_identity_remember(connection=connection)
 
 
 def invoices_hold(*, invoice_ids: list[int], reason: str) -> int:
