@@ -36,6 +36,7 @@ from poweroffice.chart.findings import (
 from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.values import parse_int
 from poweroffice.crypto import SecretUnreadable, decrypt_secret
+from poweroffice.datadeling.identity import client_mismatch_message
 from poweroffice.models import Connection
 
 TITLES = {
@@ -139,6 +140,16 @@ def client_key_check(
             "client_key", title, ERROR, failure, link=datadeling, link_label="Datadeling"
         )
     info = info or {}
+    changed = client_mismatch_message(connection=connection, info=info)
+    if changed:
+        return check_item(
+            "client_key",
+            title,
+            ERROR,
+            changed,
+            link=datadeling,
+            link_label="Bytt klientnøkkel i Datadeling",
+        )
     client_id = text(info.get("ClientId")) or connection.client_id
     client_name = text(info.get("ClientName")) or connection.client_name
     shared, other_agency = _key_sharers(connection, client_id)

@@ -17,6 +17,12 @@ from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import decrypt_secret, encrypt_secret, mask_secret
+from poweroffice.datadeling.identity import (
+    client_identity_remember,
+    client_owner,
+    client_taken_message,
+    identity_holds_release,
+)
 from poweroffice.invoices.refcache import reference_cache_clear
 from poweroffice.models import Connection
 
@@ -135,6 +141,18 @@ def connection_store_client_key(
         Connection.objects.filter(pk=connection.pk).update(verify_error=result.message)
         connection.verify_error = result.message
         return result
+    owner = client_owner(connection=connection, client_id=result.client_id)
+    if owner is not None:
+        # One subgroup, one PowerOffice client: else its invoices are booked in another's books.
+        result = VerifyResult(
+            ok=False,
+            message=client_taken_message(
+                connection=connection, owner=owner, client_name=result.client_name
+            ),
+        )
+        Connection.objects.filter(pk=connection.pk).update(verify_error=result.message)
+        connection.verify_error = result.message
+        return result
     client_key = client_key.strip()
     replaced, old_client = connection.has_client_key, connection.client_name
     with transaction.atomic():
@@ -152,7 +170,58 @@ def connection_store_client_key(
         )
     # A new key is a fresh start: what was kept of the client is read again.
     reference_cache_clear(connection=connection)
+    client_identity_remember(connection=connection)
+    info: dict[str, object] = {
+        "ClientId": result.client_id,
+        "ClientName": result.client_name,
+        "ActiveClientSubscriptions": result.subscriptions,
+        "ValidPrivileges": result.valid_privileges,
+        "InvalidPrivileges": result.invalid_privileges,
+    }
+    _prerequisites_again(connection, info)
+    # Imported here: the connection test builds on this module.
+    from poweroffice.datadeling.connection_check import capability_problems
+
+    problems = capability_problems(connection=connection, info=info)
+    if problems:
+        result.message = " ".join([result.message, *problems])
     return result
+
+
+def _prerequisites_again(connection: Connection, info: dict[str, object]) -> None:
+    """The "Egen klientnøkkel" line of the checklist is checked again at once, for this
+    subgroup and for every subgroup of the agency it named, so a hold for a shared or changed
+    client ends with the right key; what was held goes back to waiting. (The rest of the
+    checklist is the "Sjekk på nytt" of Datadeling.)"""
+    # Imported here: the checklist's modules import this one.
+    from poweroffice.chart.prerequisites import checks_overall, client_key_check
+
+    flagged = [
+        other
+        for other in Connection.objects.filter(subgroup__agency_id=connection.subgroup.agency_id)
+        .exclude(pk=connection.pk)
+        .select_related("subgroup")
+        if any(
+            isinstance(c, dict) and c.get("key") == "client_key" and c.get("status") == "error"
+            for c in (other.prerequisites if isinstance(other.prerequisites, list) else [])
+        )
+    ]
+    for row, row_info in [(connection, info), *((other, None) for other in flagged)]:
+        item = client_key_check(connection=row, info=row_info, failure=None)
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=row.pk)
+            checks = locked.prerequisites if isinstance(locked.prerequisites, list) else []
+            rest = [c for c in checks if not (isinstance(c, dict) and c.get("key") == "client_key")]
+            if rest:
+                ok = checks_overall([item, *rest])
+            else:  # never checked: only a problem found is known
+                ok = False if item["status"] == "error" else None
+            Connection.objects.filter(pk=row.pk).update(
+                prerequisites=[item, *rest], prerequisites_ok=ok
+            )
+        row.prerequisites, row.prerequisites_ok = [item, *rest], ok
+        if ok is not False:
+            identity_holds_release(connection=row)
 
 
 @sensitive_variables()

@@ -8,6 +8,7 @@ app_name = "datadeling"
 
 urlpatterns = [
     path("", views.datadeling, name="index"),
+    path("<int:subgroup_id>/test/", views.datadeling_test_connection, name="test_connection"),
     path(
         "<int:subgroup_id>/avdelinger/",
         views.datadeling_sync_departments,

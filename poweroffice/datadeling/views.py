@@ -28,6 +28,7 @@ from bitnet.audit.selectors import audit_latest_by_subgroup, audit_logs_by_subgr
 from bitnet.models import AuditArea, Subgroup
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.datadeling.connection import NotConnected, connection_for_subgroup
+from poweroffice.datadeling.connection_check import connection_check
 from poweroffice.datadeling.departments import DepartmentSyncResult, departments_sync
 from poweroffice.datadeling.forms import DatadelingForm
 from poweroffice.datadeling.selectors import (
@@ -173,4 +174,17 @@ def datadeling_sync_departments(request: AuthedRequest, subgroup_id: int) -> Htt
                 f"PowerOffice har ingen avdelinger for {subgroup.name}. Legg dem inn i "
                 "PowerOffice først.",
             )
+    return _back_to(subgroup)
+
+
+@require_POST
+@admin_required
+def datadeling_test_connection(request: AuthedRequest, subgroup_id: int) -> HttpResponse:
+    """«Test tilkoblingen»: each problem as its own message, else one that all is well."""
+    subgroup = get_for_agency(Subgroup, request, pk=subgroup_id)
+    report = connection_check(connection=connection_for_subgroup(subgroup))
+    if report.ok:
+        messages.success(request, f"{subgroup.name}: tilkoblingen til PowerOffice er i orden.")
+    for problem in report.problems:
+        messages.error(request, f"{subgroup.name}: {problem}")
     return _back_to(subgroup)

@@ -30,6 +30,8 @@ from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.client.ratelimit import Lane
 from poweroffice.datadeling.connection import connection_client
+from poweroffice.datadeling.identity import KIND as CLIENT_CHANGED
+from poweroffice.datadeling.identity import ClientMismatch, invoices_hold
 from poweroffice.datadeling.selectors import connections_of
 from poweroffice.invoices.export import (
     CLAIMABLE,
@@ -226,6 +228,21 @@ def _export_subgroup(
         run.close()
 
 
+def _hold_all(
+    invoice_ids: list[int],
+    *,
+    reason: str,
+    summary: ExportSummary,
+    on_result: Callable[[ExportResult], None] | None,
+) -> None:
+    invoices_hold(invoice_ids=invoice_ids, reason=reason)
+    for invoice_id in invoice_ids:
+        result = ExportResult(invoice_id, "held", message=reason, error_kind=CLIENT_CHANGED)
+        summary.add(result)
+        if on_result:
+            on_result(result)
+
+
 def invoices_export(
     *,
     invoice_ids: Iterable[int],
@@ -250,6 +267,10 @@ def invoices_export(
         try:
             # Many invoices: the bulk lane, behind any single export waiting.
             cache = export_cache_for(connections.get(subgroup_id), lane=Lane.BULK)
+        except ClientMismatch as mismatch:
+            # The key opens another subgroup's client: nothing is sent, all of it waits.
+            _hold_all(subgroup_ids, reason=mismatch.message, summary=summary, on_result=on_result)
+            continue
         except ExportProblem:
             cache = None  # each invoice records the reason in its own attempt
         try:

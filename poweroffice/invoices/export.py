@@ -37,6 +37,8 @@ from poweroffice.client.errors import NotFoundError, PowerOfficeError, Validatio
 from poweroffice.client.ratelimit import Lane
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
+from poweroffice.datadeling.identity import KIND as CLIENT_CHANGED
+from poweroffice.datadeling.identity import client_identity_confirm
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.invoices.customers import customer_ensure
 from poweroffice.invoices.products import product_ensure
@@ -52,6 +54,7 @@ from poweroffice.messages import Context, error_answer
 from poweroffice.models import AttemptOutcome, Connection, ExportAttempt
 
 logger = logging.getLogger(__name__)
+_OUTCOMES = {"exported": AttemptOutcome.SUCCESS, "held": AttemptOutcome.HELD}
 
 CLAIMABLE = (
     ExportStatus.NOT_EXPORTED,
@@ -101,6 +104,11 @@ def export_cache_for(
         raise ExportProblem(str(exc), kind="no_key") from None
     except SecretUnreadable as exc:
         raise ExportProblem(str(exc), kind="auth") from None
+    try:
+        client_identity_confirm(connection=connection, client=client)
+    except BaseException:
+        client.close()
+        raise
     return ExportCache(connection=connection, client=client)
 
 
@@ -390,6 +398,8 @@ def _run(
         result.message, result.error_kind, result.retryable = error_answer(
             exc, context=Context.EXPORT
         )
+        if result.error_kind == CLIENT_CHANGED:
+            result.outcome = "held"
     finally:
         if cache is not None:
             result.requests = cache.client.stats.requests - requests_before
@@ -427,13 +437,14 @@ def _record(
             f"{invoice.get_kind_display()} {invoice.number} er eksportert til PowerOffice."
         )
     else:
-        updated = mine.update(export_status=ExportStatus.FAILED, export_error=result.message)
-        if updated and not result.retryable:
+        status = ExportStatus.HELD if result.outcome == "held" else ExportStatus.FAILED
+        updated = mine.update(export_status=status, export_error=result.message)
+        if updated and status == ExportStatus.FAILED and not result.retryable:
             export_failure_alert(invoice, kind=result.error_kind, message=result.message)
     if not updated:
         logger.warning("Invoice %s: the export claim was taken over before it finished", invoice.pk)
     ExportAttempt.objects.filter(pk=attempt.pk).update(
-        outcome=AttemptOutcome.SUCCESS if exported else AttemptOutcome.FAILED,
+        outcome=_OUTCOMES.get(result.outcome, AttemptOutcome.FAILED),
         error="" if exported else result.message,
         error_kind=result.error_kind,
         retryable=result.retryable,

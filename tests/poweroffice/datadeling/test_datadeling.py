@@ -173,3 +173,28 @@ def test_sync_without_a_key_says_so(client, admin_a, subgroup_a):
     client.force_login(admin_a)
     response = client.post(f"/administrasjon/datadeling/{subgroup_a.pk}/avdelinger/", follow=True)
     assert "har ingen klientnøkkel" in response.content.decode()
+
+
+def test_a_key_of_another_subgroups_client_is_refused_naming_both(
+    client, admin_a, subgroup_a, sandbox, sandbox_settings
+):
+    from poweroffice.datadeling.connection import (
+        connection_for_subgroup,
+        connection_store_client_key,
+    )
+    from tests.factories import SubgroupFactory
+
+    viken = SubgroupFactory(agency=subgroup_a.agency, name="Viken")
+    viken_key = sandbox.create_client("Hansen Viken AS")["client_key"]
+    assert connection_store_client_key(
+        connection=connection_for_subgroup(viken), client_key=viken_key
+    ).ok
+    client.force_login(admin_a)
+
+    response = _post(client, subgroup_a, enabled=True, client_key=viken_key)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "«Hansen Viken AS»" in html and "allerede er koblet til Viken" in html
+    assert "Hansen Oslo og Viken kan ikke dele PowerOffice-klient" in html
+    assert not Connection.objects.get(subgroup=subgroup_a).has_client_key
