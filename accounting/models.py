@@ -174,6 +174,8 @@ class PaymentStatus(models.TextChoices):
     PARTLY_PAID = "partly_paid", "Delvis betalt"
     PAID = "paid", "Betalt"
     REVERSED = "reversed", "Reversert"
+    CREDITED = "credited", "Kreditert"
+    PARTLY_CREDITED = "partly_credited", "Delvis kreditert"
 
 
 class Invoice(models.Model):
@@ -249,7 +251,7 @@ class Invoice(models.Model):
 
     # Payment state, written by the nightly payment check.
     payment_status = models.CharField(
-        "betalingsstatus", max_length=12, choices=PaymentStatus.choices, blank=True, default=""
+        "betalingsstatus", max_length=16, choices=PaymentStatus.choices, blank=True, default=""
     )
     balance = models.DecimalField("utestående", null=True, blank=True, **MONEY)
     balance_changed_at = models.DateTimeField("saldo endret", null=True, blank=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
-from accounting.models import ExportStatus, Invoice, PaymentStatus
+from accounting.models import ExportStatus, Invoice, InvoiceKind, PaymentStatus
 from accounting.money import ORE
 from poweroffice.client.values import parse_decimal, parse_timestamp
 
@@ -58,7 +58,13 @@ def observation_from_row(row: Row) -> Observation:
     )
 
 
-def payment_status_for(*, balance: Decimal | None, total: Decimal, is_reversed: bool) -> str:
+def payment_status_for(
+    *,
+    balance: Decimal | None,
+    total: Decimal,
+    is_reversed: bool,
+    credited: Decimal = Decimal(0),
+) -> str:
     """Paid (Balance 0), partly paid (0 < Balance < total), unpaid, or reversed.
 
     Credit notes carry negative amounts: a credit note of -500 with Balance -200 is partly settled,
@@ -69,6 +75,8 @@ def payment_status_for(*, balance: Decimal | None, total: Decimal, is_reversed: 
         return PaymentStatus.REVERSED
     if balance is None:
         return PaymentStatus.UNKNOWN
+    if credited and total:
+        return _credited_status(balance=balance, total=total, credited=credited)
     if balance == 0:
         return PaymentStatus.PAID
     if total == 0:
@@ -78,6 +86,21 @@ def payment_status_for(*, balance: Decimal | None, total: Decimal, is_reversed: 
     if abs(balance) < abs(total):
         return PaymentStatus.PARTLY_PAID
     return PaymentStatus.UNPAID
+
+
+def _credited_status(*, balance: Decimal, total: Decimal, credited: Decimal) -> str:
+    """An invoice our credit notes (``credited``, their amount) settle in whole or in part.
+
+    PowerOffice matches a credit note with its invoice at once, so Balance 0 alone does not say
+    "paid": fully credited is "Kreditert"; credited in part with the rest paid is "Betalt" (the
+    credited part stays on the invoice page); credited in part with the rest open is
+    "Delvis kreditert".
+    """
+    if abs(credited) >= abs(total):
+        return PaymentStatus.CREDITED
+    if balance == 0 or (balance > 0) != (total > 0):
+        return PaymentStatus.PAID
+    return PaymentStatus.PARTLY_CREDITED
 
 
 # --- applying observations -----------------------------------------------------------------------
@@ -141,10 +164,30 @@ def _match(
     return invoice
 
 
-def _observe(invoice: Invoice, obs: Observation, checked_at: dt.datetime) -> None:
+def _credited_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
+    """How much our exported credit notes credit each invoice (a positive amount)."""
+    rows = (
+        Invoice.objects.filter(
+            kind=InvoiceKind.CREDIT_NOTE,
+            credited_invoice_id__in=invoice_ids,
+            export_status=ExportStatus.EXPORTED,
+        )
+        .exclude(payment_status=PaymentStatus.REVERSED)
+        .values("credited_invoice_id")
+        .annotate(total=Sum("gross_total"))
+    )
+    return {r["credited_invoice_id"]: abs(r["total"] or Decimal(0)) for r in rows}
+
+
+def _observe(
+    invoice: Invoice, obs: Observation, checked_at: dt.datetime, credited: Decimal
+) -> None:
     if _is_newer(obs, invoice):
         status = payment_status_for(
-            balance=obs.balance, total=invoice.gross_total, is_reversed=obs.is_reversed
+            balance=obs.balance,
+            total=invoice.gross_total,
+            is_reversed=obs.is_reversed,
+            credited=credited,
         )
         if status != PaymentStatus.UNKNOWN:
             invoice.payment_status = status
@@ -182,6 +225,7 @@ def payments_apply(
         )
         by_voucher = {i.external_voucher_id.lower(): i for i in invoices if i.external_voucher_id}
         by_number = {i.number: i for i in invoices}
+        credited = _credited_amounts([i.pk for i in invoices])
         touched: dict[int, Invoice] = {}
         before: dict[int, State] = {}
         for obs in observations:
@@ -191,7 +235,7 @@ def payments_apply(
             if invoice.pk not in touched:
                 touched[invoice.pk] = invoice
                 before[invoice.pk] = _state(invoice)
-            _observe(invoice, obs, checked_at)
+            _observe(invoice, obs, checked_at, credited.get(invoice.pk, Decimal(0)))
         changed = [i for pk, i in touched.items() if _state(i) != before[pk]]
         unchanged = [pk for pk, i in touched.items() if _state(i) == before[pk]]
         if unchanged:

@@ -17,7 +17,12 @@ from poweroffice.models import Connection, PaymentSyncRun
 # A run not finished after this long is taken to have died (a worker killed mid-run).
 STALE_AFTER = dt.timedelta(hours=1)
 # What "unpaid" means on our side: not yet observed, unpaid or partly paid.
-OPEN_STATUSES = (PaymentStatus.UNKNOWN, PaymentStatus.UNPAID, PaymentStatus.PARTLY_PAID)
+OPEN_STATUSES = (
+    PaymentStatus.UNKNOWN,
+    PaymentStatus.UNPAID,
+    PaymentStatus.PARTLY_PAID,
+    PaymentStatus.PARTLY_CREDITED,
+)
 
 
 def payments_connected_subgroups() -> QuerySet[Subgroup]:

@@ -90,7 +90,7 @@ def test_apply_sets_status_balance_and_times(subgroup_a):
     unpaid = exported_invoice(subgroup_a, gross="400.00")
     reversed_ = exported_invoice(subgroup_a, gross="300.00")
     credit = exported_invoice(
-        subgroup_a, gross="-1000.00", kind=InvoiceKind.CREDIT_NOTE, credited=partly
+        subgroup_a, gross="-100.00", kind=InvoiceKind.CREDIT_NOTE, credited=partly
     )
     other = exported_invoice(subgroup_a, gross="10.00", exported=False)
     rows = [
@@ -109,7 +109,11 @@ def test_apply_sets_status_balance_and_times(subgroup_a):
         inv.refresh_from_db()
     assert (paid.payment_status, paid.balance) == (PaymentStatus.PAID, D("0.00"))
     assert paid.balance_changed_at == dt.datetime(2026, 3, 10, 9, 0, 0, 123456, tzinfo=dt.UTC)
-    assert (partly.payment_status, partly.balance) == (PaymentStatus.PARTLY_PAID, D("250.50"))
+    # Its credit note covers part and the rest is open.
+    assert (partly.payment_status, partly.balance) == (
+        PaymentStatus.PARTLY_CREDITED,
+        D("250.50"),
+    )
     assert (unpaid.payment_status, unpaid.balance) == (PaymentStatus.UNPAID, D("400.00"))
     assert reversed_.payment_status == PaymentStatus.REVERSED
     assert (credit.payment_status, credit.balance) == (PaymentStatus.PAID, D("0.00"))
@@ -195,9 +199,10 @@ def test_apply_uses_a_bounded_number_of_queries(subgroup_a):
     with CaptureQueriesContext(db_connection) as ctx:
         result = payments_apply(subgroup_id=subgroup_a.pk, rows=rows, checked_at=CHECKED)
     assert result.changed == 60
-    # SAVEPOINT/RELEASE or BEGIN/COMMIT aside: one SELECT ... FOR UPDATE, one UPDATE.
+    # SAVEPOINT/RELEASE or BEGIN/COMMIT aside: one SELECT ... FOR UPDATE, one SELECT of the
+    # credited amounts, one UPDATE.
     statements = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
-    assert statements.count("SELECT") == 1
+    assert statements.count("SELECT") == 2
     assert statements.count("UPDATE") == 1
 
 
@@ -218,3 +223,17 @@ def test_claim_is_exclusive_and_stale_claims_are_closed(subgroup_a):
     assert second is not None and second.mode == PaymentSyncRun.Mode.FULL
     first.refresh_from_db()
     assert (first.success, first.error) == (False, STALE_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("balance", "total", "credited", "expected"),
+    [
+        (D("0.00"), D("1250.00"), D("1250.00"), PaymentStatus.CREDITED),
+        (D("750.00"), D("1250.00"), D("500.00"), PaymentStatus.PARTLY_CREDITED),
+        (D("0.00"), D("1250.00"), D("500.00"), PaymentStatus.PAID),  # the rest paid
+        (D("1250.00"), D("1250.00"), D("1250.00"), PaymentStatus.CREDITED),  # not matched yet
+    ],
+)
+def test_payment_status_for_credited_invoice(balance, total, credited, expected):
+    status = payment_status_for(balance=balance, total=total, is_reversed=False, credited=credited)
+    assert status == expected
