@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounting", "0003_vatcode_numeric_order"),
+        ("accounting", "0004_invoice_voucher"),
     ]
 
     operations = [
