@@ -27,6 +27,7 @@ urlpatterns = [
     path("okonomi/", include("poweroffice.invoices.urls")),
     path("okonomi/avstemming/", include("poweroffice.reconciliation.urls")),
     path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
+    path("poweroffice/onboarding/", include("poweroffice.onboarding.urls")),
     path("administrasjon/", include("poweroffice.chart.urls")),
     path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),
     path("django-admin/", admin.site.urls),
