@@ -48,3 +48,36 @@ def test_other_agencys_admin_cannot_finish(
 def test_not_for_other_roles(client, personas):
     client.force_login(personas["finance_a"])
     assert client.post("/poweroffice/onboarding/start/").status_code == 403
+
+
+def test_refused_or_replayed_token_saves_nothing(
+    client, admin_a, subgroup_a, sandbox, sandbox_settings
+):
+    po = sandbox.create_client("Ukjent AS")
+    client.force_login(admin_a)
+    back_url = _approved_return(client, sandbox, [po["client_id"]])
+    forged = back_url.split("&token=")[0] + "&token=forfalsket"
+    refused = client.get(forged, follow=True).content.decode()
+    assert "PowerOffice godtok ikke tilkoblingen" in refused
+    replay = client.get(back_url, follow=True).content.decode()
+    assert "ble ikke startet av deg" in replay
+    assert not Connection.objects.exists()
+
+
+def test_no_matching_subgroup_is_said(client, admin_a, subgroup_a, sandbox, sandbox_settings):
+    po = sandbox.create_client("Ukjent AS", organization_no="999999999")
+    client.force_login(admin_a)
+    client.get(_approved_return(client, sandbox, [po["client_id"]]))
+    page = client.get("/poweroffice/onboarding/bekreft/").content.decode()
+    assert "Fant ingen undergruppe med samme organisasjonsnummer eller navn." in page
+    missing = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": ""}, follow=True)
+    assert "Velg en undergruppe for Ukjent AS." in missing.content.decode()
+    assert not Connection.objects.exists()
+
+
+def test_expired_state_is_refused(client, admin_a, sandbox, sandbox_settings, monkeypatch):
+    po = sandbox.create_client("Hansen Oslo")
+    client.force_login(admin_a)
+    back_url = _approved_return(client, sandbox, [po["client_id"]])
+    monkeypatch.setattr("poweroffice.onboarding.services.STATE_MAX_AGE", -1)
+    assert "tok for lang tid" in client.get(back_url, follow=True).content.decode()
