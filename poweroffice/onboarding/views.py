@@ -23,7 +23,8 @@ def onboarding_start(request: AuthedRequest) -> HttpResponse:
     except services.OnboardingError as error:
         messages.error(request, str(error))
         return redirect("datadeling:index")
-    return redirect(url)
+    # A link, not a redirect: the page's form-action policy allows only this site.
+    return render(request, "poweroffice/onboarding/continue.html", {"url": url})
 
 
 @sensitive_variables("token")
