@@ -315,6 +315,9 @@ POWEROFFICE_APPLICATION_KEY = _secret(
     development.APPLICATION_KEY,
     development=DEBUG or POWEROFFICE_ALLOW_SANDBOX,
 )
+# Koble til PowerOffice: where PowerOffice sends the user back (whitelisted by PowerOffice);
+# empty derives it from the request (/poweroffice/onboarding/retur/).
+POWEROFFICE_ONBOARDING_REDIRECT_URI = _env("POWEROFFICE_ONBOARDING_REDIRECT_URI", env.str, "")
 POWEROFFICE_SUBSCRIPTION_KEY = _secret(
     "POWEROFFICE_SUBSCRIPTION_KEY",
     development.SUBSCRIPTION_KEY,

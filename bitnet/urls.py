@@ -30,6 +30,7 @@ urlpatterns = [
     path("okonomi/avstemming/", include("poweroffice.reconciliation.urls")),
     path("okonomi/integrasjonsstatus/", include("poweroffice.overview.urls")),
     path("administrasjon/datadeling/", include("poweroffice.datadeling.urls")),
+    path("poweroffice/onboarding/", include("poweroffice.onboarding.urls")),
     path("administrasjon/", include("poweroffice.chart.urls")),
     path("administrasjon/betalingssjekk/", include("poweroffice.payments.urls")),
     path("django-admin/", admin.site.urls),

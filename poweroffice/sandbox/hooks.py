@@ -325,7 +325,7 @@ def _client_collection(state: SandboxState, method: str, body) -> Response:
     if method != "POST":
         raise bad("Use GET or POST on /_sandbox/clients.", 405)
     body = body or {}
-    only_keys(body, (*_CLIENT_KEYS, "client_key", "seed"))
+    only_keys(body, (*_CLIENT_KEYS, "client_key", "seed", "organization_no"))
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         raise bad("name is required.")
     if body.get("client_key") and state.find_client(body["client_key"]):

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from . import hooks, page
-from .api import router
+from .api import onboarding, router
 from .api.oauth import basic_keys, issue_token
 from .guard import SANDBOX_HEADER, TOKEN_HEADER, HookGuard
 from .responses import (
@@ -245,12 +245,26 @@ class SandboxHandler(BaseHTTPRequestHandler):
         rest = match.group("rest")
         env = "demo" if match.group("demo") else "prod"
         lowered = rest.lower().rstrip("/")
-        if lowered == "/oauth/token":
+        if lowered in ("/v2/onboarding/initiate", "/v2/onboarding/finalize", "/onboarding/consent"):
+            self._send(method, self._onboarding(method, lowered, pairs, body))
+        elif lowered == "/oauth/token":
             self._gateway(method, path, "/OAuth/Token", env, pairs, body, token=True)
         elif lowered == "/v2" or lowered.startswith("/v2/"):
             self._gateway(method, path, rest[3:] or "/", env, pairs, body, token=False)
         else:
             self._send(method, empty_response(404))
+
+    def _onboarding(self, method: str, lowered: str, pairs, body: bytes) -> Response:
+        if lowered == "/onboarding/consent":
+            if method not in ("GET", "POST"):
+                return empty_response(405)
+            return onboarding.consent(self.state, method, dict(pairs), body)
+        if method != "POST":
+            return empty_response(405)
+        if lowered.endswith("/initiate"):
+            base_url = f"http://{self.headers.get('Host') or '127.0.0.1'}"
+            return onboarding.initiate(self.state, base_url, body)
+        return onboarding.finalize(self.state, body)
 
     def _hooks(self, method: str, path: str, pairs, body: bytes) -> Response:
         parsed = None

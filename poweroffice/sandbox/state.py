@@ -131,6 +131,7 @@ class SandboxState:
         privileges: list[str] | None = None,
         client_key: str | None = None,
         seed: str | None = None,
+        organization_no: str | None = None,
     ) -> dict:
         with self.lock:
             seed = seed or name
@@ -149,6 +150,7 @@ class SandboxState:
                 "subscription_key": subscription_key or default_subscription_key(),
                 "subscriptions": list(SUBSCRIPTIONS if subscriptions is None else subscriptions),
                 "privileges": list(ALL_PRIVILEGES if privileges is None else privileges),
+                "organization_no": organization_no,
                 "next_id": next_id,
                 "next_vat_id": next_vat_id,
                 "next_voucher_no": 1,

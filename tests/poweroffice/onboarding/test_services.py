@@ -1,0 +1,74 @@
+"""Onboarding against the sandbox: start, approve two clients, finish, propose, confirm."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import RequestFactory
+
+from poweroffice.crypto import decrypt_secret
+from poweroffice.models import Connection
+from poweroffice.onboarding import services
+from tests.factories import AgencyFactory, SubgroupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _request():
+    request = RequestFactory().get("/")
+    request.session = SessionStore()
+    return request
+
+
+def _approve(sandbox, url, ids, action="approve"):
+    response = sandbox.http.post(url, data={"action": action, "client": ids}, allow_redirects=False)
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    return query["state"][0], query.get("token", [""])[0], query.get("error", [""])[0]
+
+
+def test_two_clients_mapped_by_org_number_then_name(sandbox, sandbox_settings):
+    agency = AgencyFactory()
+    east = SubgroupFactory(agency=agency, name="Øst", org_number="911111111")
+    west = SubgroupFactory(agency=agency, name="Byrå Vest AS", org_number="")
+    one = sandbox.create_client("Byrå Øst AS", organization_no="911111111")
+    two = sandbox.create_client("Byrå Vest AS", organization_no="922222222")
+    request = _request()
+    url = services.onboarding_start(request=request, agency=agency)
+    state, token, error = _approve(sandbox, url, [one["client_id"], two["client_id"]])
+    services.onboarding_finish(
+        request=request, agency=agency, state=state, token=token, error=error
+    )
+    assert one["client_key"] not in str(dict(request.session))
+    proposed = {
+        c.name: c.proposed for c in services.approved_clients(request=request, agency=agency)
+    }
+    assert proposed == {"Byrå Øst AS": east, "Byrå Vest AS": west}
+    names = services.onboarding_confirm(
+        request=request, agency=agency, mapping={0: east.pk, 1: west.pk}, actor=None
+    )
+    assert sorted(names) == ["Byrå Vest AS", "Byrå Øst AS"]
+    stored = decrypt_secret(Connection.objects.get(subgroup=east).client_key_encrypted)
+    assert stored == one["client_key"]
+    with pytest.raises(services.OnboardingError):  # replay: the state is single-use
+        services.onboarding_finish(
+            request=request, agency=agency, state=state, token=token, error=error
+        )
+
+
+def test_cancel_and_foreign_agency_save_nothing(sandbox, sandbox_settings):
+    agency, other = AgencyFactory(), AgencyFactory()
+    one = sandbox.create_client("Byrå Øst AS", organization_no="911111111")
+    request = _request()
+    url = services.onboarding_start(request=request, agency=agency)
+    state, token, error = _approve(sandbox, url, [one["client_id"]])
+    with pytest.raises(services.OnboardingError, match="ikke startet av deg"):
+        services.onboarding_finish(
+            request=request, agency=other, state=state, token=token, error=""
+        )
+    url = services.onboarding_start(request=request, agency=agency)
+    state, token, error = _approve(sandbox, url, [one["client_id"]], action="cancel")
+    with pytest.raises(services.OnboardingError, match="avbrutt"):
+        services.onboarding_finish(
+            request=request, agency=agency, state=state, token=token, error=error
+        )
+    assert not Connection.objects.exists()

@@ -1,0 +1,83 @@
+"""Koble til PowerOffice through the pages: start, PowerOffice's redirect back, confirm."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from poweroffice.models import Connection
+
+pytestmark = pytest.mark.django_db
+
+
+def _approved_return(client, sandbox, client_ids):
+    start = client.post("/poweroffice/onboarding/start/")
+    assert start.status_code == 200
+    url = start.context["url"]
+    back = sandbox.http.post(
+        url, data={"action": "approve", "client": client_ids}, allow_redirects=False
+    )
+    parts = urlsplit(back.headers["Location"])
+    return f"{parts.path}?{parts.query}"
+
+
+def test_connect_through_the_pages(client, admin_a, subgroup_a, sandbox, sandbox_settings):
+    po = sandbox.create_client("Hansen Oslo", organization_no="911111111")
+    client.force_login(admin_a)
+    assert "Koble til PowerOffice" in client.get("/administrasjon/datadeling/").content.decode()
+    back = client.get(_approved_return(client, sandbox, [po["client_id"]]))
+    assert back.status_code == 302 and back["Location"].endswith("/bekreft/")
+    page = client.get("/poweroffice/onboarding/bekreft/").content.decode()
+    assert "Hansen Oslo" in page and po["client_key"] not in page
+    done = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": subgroup_a.pk})
+    assert done.status_code == 302
+    assert Connection.objects.get(subgroup=subgroup_a).client_key_last4
+
+
+def test_other_agencys_admin_cannot_finish(
+    client, admin_a, admin_b, subgroup_a, sandbox, sandbox_settings
+):
+    po = sandbox.create_client("Hansen Oslo")
+    client.force_login(admin_a)
+    back_url = _approved_return(client, sandbox, [po["client_id"]])
+    client.force_login(admin_b)
+    back = client.get(back_url)
+    assert back.status_code == 302 and "bekreft" not in back["Location"]
+    assert not Connection.objects.exists()
+
+
+def test_not_for_other_roles(client, personas):
+    client.force_login(personas["finance_a"])
+    assert client.post("/poweroffice/onboarding/start/").status_code == 403
+
+
+def test_refused_or_replayed_token_saves_nothing(
+    client, admin_a, subgroup_a, sandbox, sandbox_settings
+):
+    po = sandbox.create_client("Ukjent AS")
+    client.force_login(admin_a)
+    back_url = _approved_return(client, sandbox, [po["client_id"]])
+    forged = back_url.split("&token=")[0] + "&token=forfalsket"
+    refused = client.get(forged, follow=True).content.decode()
+    assert "PowerOffice godtok ikke tilkoblingen" in refused
+    replay = client.get(back_url, follow=True).content.decode()
+    assert "ble ikke startet av deg" in replay
+    assert not Connection.objects.exists()
+
+
+def test_no_matching_subgroup_is_said(client, admin_a, subgroup_a, sandbox, sandbox_settings):
+    po = sandbox.create_client("Ukjent AS", organization_no="999999999")
+    client.force_login(admin_a)
+    client.get(_approved_return(client, sandbox, [po["client_id"]]))
+    page = client.get("/poweroffice/onboarding/bekreft/").content.decode()
+    assert "Fant ingen undergruppe med samme organisasjonsnummer eller navn." in page
+    missing = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": ""}, follow=True)
+    assert "Velg en undergruppe for Ukjent AS." in missing.content.decode()
+    assert not Connection.objects.exists()
+
+
+def test_expired_state_is_refused(client, admin_a, sandbox, sandbox_settings, monkeypatch):
+    po = sandbox.create_client("Hansen Oslo")
+    client.force_login(admin_a)
+    back_url = _approved_return(client, sandbox, [po["client_id"]])
+    monkeypatch.setattr("poweroffice.onboarding.services.STATE_MAX_AGE", -1)
+    assert "tok for lang tid" in client.get(back_url, follow=True).content.decode()
