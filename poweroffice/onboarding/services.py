@@ -3,6 +3,7 @@ held encrypted in the session), propose a subgroup per client, and confirm throu
 service the manual field uses."""
 
 import secrets
+import time
 from dataclasses import dataclass
 
 import requests
@@ -89,6 +90,7 @@ def onboarding_finish(
     clients = response.json().get("OnboardedClientsInformation") or []
     request.session[SESSION_KEY] = {
         "agency": agency.pk,
+        "at": time.time(),
         "clients": [
             {
                 "name": c.get("ClientName") or "",
@@ -101,13 +103,25 @@ def onboarding_finish(
     }
 
 
-def approved_clients(*, request: HttpRequest, agency: Agency) -> list[ApprovedClient]:
+def _pending(request: HttpRequest, agency: Agency) -> list[dict[str, str]]:
+    """The approved clients held for ``agency``; an abandoned onboarding is dropped when older
+    than the state's lifetime, so its encrypted keys do not linger in the session."""
     pending = request.session.get(SESSION_KEY) or {}
-    if pending.get("agency") != agency.pk or "clients" not in pending:
+    if "clients" not in pending:
+        return []
+    if time.time() - float(pending.get("at") or 0) > STATE_MAX_AGE:
+        request.session.pop(SESSION_KEY, None)
+        return []
+    return list(pending["clients"]) if pending.get("agency") == agency.pk else []
+
+
+def approved_clients(*, request: HttpRequest, agency: Agency) -> list[ApprovedClient]:
+    clients = _pending(request, agency)
+    if not clients:
         return []
     subgroups = list(Subgroup.objects.filter(agency=agency))
     result = []
-    for index, c in enumerate(pending["clients"]):
+    for index, c in enumerate(clients):
         proposed = next((s for s in subgroups if c["org"] and s.org_number == c["org"]), None)
         proposed = proposed or next(
             (s for s in subgroups if s.name.strip().lower() == c["name"].strip().lower()), None
@@ -118,10 +132,9 @@ def approved_clients(*, request: HttpRequest, agency: Agency) -> list[ApprovedCl
 
 def onboarding_confirm(
     *, request: HttpRequest, agency: Agency, mapping: dict[int, int], actor: User | None
-) -> list[str]:
-    """Store each approved key on its chosen subgroup; all or nothing. Returns the client names."""
-    pending = request.session.get(SESSION_KEY) or {}
-    clients = pending.get("clients") if pending.get("agency") == agency.pk else None
+) -> list[Connection]:
+    """Store each approved key on its chosen subgroup; all or nothing. Returns the connections."""
+    clients = _pending(request, agency)
     if not clients:
         raise OnboardingError("Fant ingen godkjente klienter. Start på nytt.")
     if len(set(mapping.values())) != len(mapping):
@@ -138,6 +151,6 @@ def onboarding_confirm(
             )
             if not result.ok:
                 raise OnboardingError(f"{clients[index]['name']}: {result.message}")
-            done.append(clients[index]["name"])
+            done.append(connection)
     request.session.pop(SESSION_KEY, None)
     return done

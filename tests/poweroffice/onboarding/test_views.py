@@ -29,8 +29,16 @@ def test_connect_through_the_pages(client, admin_a, subgroup_a, sandbox, sandbox
     page = client.get("/poweroffice/onboarding/bekreft/").content.decode()
     assert "Hansen Oslo" in page and po["client_key"] not in page
     done = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": subgroup_a.pk})
-    assert done.status_code == 302
+    assert done.status_code == 302 and done["Location"].endswith("/ferdig/")
     assert Connection.objects.get(subgroup=subgroup_a).client_key_last4
+    page = client.get(done["Location"]).content.decode()
+    assert subgroup_a.name in page and "Test tilkoblingen" in page
+    assert "Klientnøkkelen virker og åpner «Hansen Oslo»" in page
+    assert "Forutsetninger" in page and "Egen klientnøkkel" in page
+    assert po["client_key"] not in page
+    assert Connection.objects.get(subgroup=subgroup_a).prerequisites
+    again = client.get(done["Location"])  # shown once
+    assert again.status_code == 302
 
 
 def test_other_agencys_admin_cannot_finish(
@@ -72,6 +80,9 @@ def test_no_matching_subgroup_is_said(client, admin_a, subgroup_a, sandbox, sand
     assert "Fant ingen undergruppe med samme organisasjonsnummer eller navn." in page
     missing = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": ""}, follow=True)
     assert "Velg en undergruppe for Ukjent AS." in missing.content.decode()
+    skip = {"klient-0": "hopp-over"}
+    skipped = client.post("/poweroffice/onboarding/bekreft/", skip, follow=True)
+    assert "Du hoppet over alle klientene" in skipped.content.decode()
     assert not Connection.objects.exists()
 
 
