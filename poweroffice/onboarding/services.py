@@ -48,6 +48,15 @@ def redirect_uri(request: HttpRequest) -> str:
     return configured or request.build_absolute_uri("/poweroffice/onboarding/retur/")
 
 
+def _only_org_number(agency: Agency) -> str:
+    """The one client to present, for an agency of one subgroup; with more, PowerOffice lists
+    every client the user may onboard, so all subgroups connect in one go."""
+    subgroups = list(Subgroup.objects.filter(agency=agency)[:2])
+    if len(subgroups) != 1:
+        return ""
+    return subgroups[0].org_number or agency.org_number
+
+
 def onboarding_start(*, request: HttpRequest, agency: Agency) -> str:
     """The temporary URL at PowerOffice; ``state`` binds the return to this session and agency."""
     nonce = secrets.token_urlsafe(24)
@@ -55,8 +64,9 @@ def onboarding_start(*, request: HttpRequest, agency: Agency) -> str:
     state = signing.dumps({"n": nonce, "a": agency.pk}, salt=STATE_SALT)
     uri = f"{redirect_uri(request)}?state={state}"
     payload = {"ApplicationKey": settings.POWEROFFICE_APPLICATION_KEY, "RedirectUri": uri}
-    if agency.org_number:
-        payload["ClientOrganizationNo"] = agency.org_number
+    org_number = _only_org_number(agency)
+    if org_number:
+        payload["ClientOrganizationNo"] = org_number
     response = _post("/Onboarding/Initiate", payload)
     if response.status_code != 200 or not response.json().get("TemporaryUrl"):
         raise OnboardingError(REFUSED)

@@ -110,7 +110,8 @@ def test_client_of_another_subgroup_is_refused_and_nothing_saved(sandbox, sandbo
 
 def test_no_matching_organisation_number_proposes_nothing(sandbox, sandbox_settings):
     agency = AgencyFactory()
-    SubgroupFactory(agency=agency, name="Øst", org_number="911111111")
+    SubgroupFactory(agency=agency, name="Øst", org_number="916800002")
+    SubgroupFactory(agency=agency, name="Vest", org_number="916800010")
     one = sandbox.create_client("Helt Annet AS", organization_no="974760673")
     request = _finished(sandbox, agency, [one["client_id"]])
     [client] = services.approved_clients(request=request, agency=agency)
@@ -133,3 +134,22 @@ def test_an_abandoned_onboarding_is_dropped_from_the_session(
             request=request, agency=agency, mapping={0: east.pk}, actor=None
         )
     assert not Connection.objects.exists()
+
+
+def test_an_agency_of_several_subgroups_is_shown_every_client(sandbox, sandbox_settings):
+    agency = AgencyFactory(org_number="914778271")
+    SubgroupFactory(agency=agency, name="Øst", org_number="916800002")
+    SubgroupFactory(agency=agency, name="Vest", org_number="916800010")
+    sandbox.create_client("Byrå Øst AS", organization_no="916800002")
+    sandbox.create_client("Byrå Vest AS", organization_no="916800010")
+    page = sandbox.http.get(services.onboarding_start(request=_request(), agency=agency)).text
+    assert "Byrå Øst AS" in page and "Byrå Vest AS" in page
+
+
+def test_an_agency_of_one_subgroup_is_shown_its_own_client(sandbox, sandbox_settings):
+    agency = AgencyFactory(org_number="914778271")
+    SubgroupFactory(agency=agency, name="Øst", org_number="916800002")
+    sandbox.create_client("Byrå Øst AS", organization_no="916800002")
+    sandbox.create_client("Noen Andre AS", organization_no="916800010")
+    page = sandbox.http.get(services.onboarding_start(request=_request(), agency=agency)).text
+    assert "Byrå Øst AS" in page and "Noen Andre AS" not in page
