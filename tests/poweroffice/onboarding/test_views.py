@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from poweroffice.models import Connection
+from tests.factories import SubgroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +93,33 @@ def test_expired_state_is_refused(client, admin_a, sandbox, sandbox_settings, mo
     back_url = _approved_return(client, sandbox, [po["client_id"]])
     monkeypatch.setattr("poweroffice.onboarding.services.STATE_MAX_AGE", -1)
     assert "tok for lang tid" in client.get(back_url, follow=True).content.decode()
+
+
+def test_a_skipped_client_is_left_out(client, admin_a, subgroup_a, sandbox, sandbox_settings):
+    SubgroupFactory(agency=subgroup_a.agency, name="Vest")
+    oslo = sandbox.create_client("Hansen Oslo")
+    other = sandbox.create_client("Ukjent AS", organization_no="974760673")
+    client.force_login(admin_a)
+    client.get(_approved_return(client, sandbox, [oslo["client_id"], other["client_id"]]))
+    form = {"klient-0": subgroup_a.pk, "klient-1": "hopp-over"}
+    done = client.post("/poweroffice/onboarding/bekreft/", form, follow=True).content.decode()
+    assert "Klientnøkkelen virker og åpner «Hansen Oslo»" in done and "Ukjent AS" not in done
+    assert list(Connection.objects.exclude(client_key_encrypted="")) == [
+        Connection.objects.get(subgroup=subgroup_a)
+    ]
+
+
+def test_a_client_of_another_subgroup_is_refused_in_norwegian(
+    client, admin_a, subgroup_a, sandbox, sandbox_settings
+):
+    from poweroffice.datadeling.connection import connection_store_client_key
+
+    north = SubgroupFactory(agency=subgroup_a.agency, name="Nord")
+    po = sandbox.create_client("Hansen Oslo")
+    taken = Connection.objects.create(subgroup=north)
+    assert connection_store_client_key(connection=taken, client_key=po["client_key"]).ok
+    client.force_login(admin_a)
+    client.get(_approved_return(client, sandbox, [po["client_id"]]))
+    page = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": subgroup_a.pk}, follow=True)
+    assert "som allerede er koblet til Nord" in page.content.decode()
+    assert not Connection.objects.filter(subgroup=subgroup_a).exclude(client_key_encrypted="")
