@@ -153,6 +153,10 @@ COMPANIES = [
 USERS = [person for person in demo_staff.STAFF if person.username]
 DRIVERS = ["bruker", "sjafor.nils", "sjafor.tone", "sjafor.rune"]
 
+# Each demo subgroup's own company (valid MOD11 numbers), the same on its sandbox client, so
+# Koble til PowerOffice proposes the right subgroup for each approved client.
+ORG_NUMBERS = {"Minnehagen Oslo": "916800002", "Minnehagen Viken": "916800010"}
+
 SUBGROUPS = [
     # name, invoice series, customer series, offices
     (
@@ -194,8 +198,12 @@ def _structure(agency: Agency) -> dict[str, Office]:
                 "customer_series_end": cust[1],
                 "next_customer_number": cust[0],
                 "bank_account": "12345678903",
+                "org_number": ORG_NUMBERS.get(name, ""),
             },
         )
+        if not subgroup.org_number and ORG_NUMBERS.get(name):
+            subgroup.org_number = ORG_NUMBERS[name]
+            subgroup.save(update_fields=["org_number"])
         for office_name, address, postal_code, city in office_rows:
             office, _ = Office.objects.get_or_create(
                 agency=agency,

@@ -59,11 +59,12 @@ def _key_still_works(connection: Connection) -> bool:
     return client_key_verify(client_key=key).ok
 
 
-def _new_sandbox_client(*, agency: Agency, name: str) -> str:
+def _new_sandbox_client(*, agency: Agency, name: str, org_number: str) -> str:
     response = requests.post(
         f"{_sandbox_url()}/_sandbox/clients",
         json={
             "name": name,
+            "organization_no": org_number or None,
             "seed": f"{agency.name} / {name}",
             "application_key": settings.POWEROFFICE_APPLICATION_KEY,
             "subscription_key": settings.POWEROFFICE_SUBSCRIPTION_KEY,
@@ -73,6 +74,17 @@ def _new_sandbox_client(*, agency: Agency, name: str) -> str:
     )
     response.raise_for_status()
     return response.json()["client_key"]
+
+
+def _same_org_number(*, client_key: str, org_number: str) -> None:
+    """A kept sandbox client gets its subgroup's organisation number (clients of older demos
+    have none), so the onboarding proposes the subgroup."""
+    requests.patch(
+        f"{_sandbox_url()}/_sandbox/clients/{client_key}",
+        json={"organization_no": org_number or None},
+        headers=_hook_headers(),
+        timeout=15,
+    ).raise_for_status()
 
 
 def _mirror_sales_accounts(*, agency: Agency, client_key: str) -> int:
@@ -142,8 +154,12 @@ def demo_connect(*, agency: Agency) -> str:
         connection = connection_for_subgroup(subgroup)
         if _key_still_works(connection):
             state = "beholdt eksisterende klientnøkkel"
+            key = connection_client_key(connection)
+            _same_org_number(client_key=key, org_number=subgroup.org_number)
         else:
-            key = _new_sandbox_client(agency=agency, name=subgroup.name)
+            key = _new_sandbox_client(
+                agency=agency, name=subgroup.name, org_number=subgroup.org_number
+            )
             _mirror_sales_accounts(agency=agency, client_key=key)
             result = connection_store_client_key(connection=connection, client_key=key)
             if not result.ok:

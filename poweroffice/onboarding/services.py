@@ -3,6 +3,7 @@ held encrypted in the session), propose a subgroup per client, and confirm throu
 service the manual field uses."""
 
 import secrets
+import time
 from dataclasses import dataclass
 
 import requests
@@ -47,6 +48,15 @@ def redirect_uri(request: HttpRequest) -> str:
     return configured or request.build_absolute_uri("/poweroffice/onboarding/retur/")
 
 
+def _only_org_number(agency: Agency) -> str:
+    """The one client to present, for an agency of one subgroup; with more, PowerOffice lists
+    every client the user may onboard, so all subgroups connect in one go."""
+    subgroups = list(Subgroup.objects.filter(agency=agency)[:2])
+    if len(subgroups) != 1:
+        return ""
+    return subgroups[0].org_number or agency.org_number
+
+
 def onboarding_start(*, request: HttpRequest, agency: Agency) -> str:
     """The temporary URL at PowerOffice; ``state`` binds the return to this session and agency."""
     nonce = secrets.token_urlsafe(24)
@@ -54,8 +64,9 @@ def onboarding_start(*, request: HttpRequest, agency: Agency) -> str:
     state = signing.dumps({"n": nonce, "a": agency.pk}, salt=STATE_SALT)
     uri = f"{redirect_uri(request)}?state={state}"
     payload = {"ApplicationKey": settings.POWEROFFICE_APPLICATION_KEY, "RedirectUri": uri}
-    if agency.org_number:
-        payload["ClientOrganizationNo"] = agency.org_number
+    org_number = _only_org_number(agency)
+    if org_number:
+        payload["ClientOrganizationNo"] = org_number
     response = _post("/Onboarding/Initiate", payload)
     if response.status_code != 200 or not response.json().get("TemporaryUrl"):
         raise OnboardingError(REFUSED)
@@ -89,6 +100,7 @@ def onboarding_finish(
     clients = response.json().get("OnboardedClientsInformation") or []
     request.session[SESSION_KEY] = {
         "agency": agency.pk,
+        "at": time.time(),
         "clients": [
             {
                 "name": c.get("ClientName") or "",
@@ -101,13 +113,25 @@ def onboarding_finish(
     }
 
 
-def approved_clients(*, request: HttpRequest, agency: Agency) -> list[ApprovedClient]:
+def _pending(request: HttpRequest, agency: Agency) -> list[dict[str, str]]:
+    """The approved clients held for ``agency``; an abandoned onboarding is dropped when older
+    than the state's lifetime, so its encrypted keys do not linger in the session."""
     pending = request.session.get(SESSION_KEY) or {}
-    if pending.get("agency") != agency.pk or "clients" not in pending:
+    if "clients" not in pending:
+        return []
+    if time.time() - float(pending.get("at") or 0) > STATE_MAX_AGE:
+        request.session.pop(SESSION_KEY, None)
+        return []
+    return list(pending["clients"]) if pending.get("agency") == agency.pk else []
+
+
+def approved_clients(*, request: HttpRequest, agency: Agency) -> list[ApprovedClient]:
+    clients = _pending(request, agency)
+    if not clients:
         return []
     subgroups = list(Subgroup.objects.filter(agency=agency))
     result = []
-    for index, c in enumerate(pending["clients"]):
+    for index, c in enumerate(clients):
         proposed = next((s for s in subgroups if c["org"] and s.org_number == c["org"]), None)
         proposed = proposed or next(
             (s for s in subgroups if s.name.strip().lower() == c["name"].strip().lower()), None
@@ -118,10 +142,9 @@ def approved_clients(*, request: HttpRequest, agency: Agency) -> list[ApprovedCl
 
 def onboarding_confirm(
     *, request: HttpRequest, agency: Agency, mapping: dict[int, int], actor: User | None
-) -> list[str]:
-    """Store each approved key on its chosen subgroup; all or nothing. Returns the client names."""
-    pending = request.session.get(SESSION_KEY) or {}
-    clients = pending.get("clients") if pending.get("agency") == agency.pk else None
+) -> list[Connection]:
+    """Store each approved key on its chosen subgroup; all or nothing. Returns the connections."""
+    clients = _pending(request, agency)
     if not clients:
         raise OnboardingError("Fant ingen godkjente klienter. Start på nytt.")
     if len(set(mapping.values())) != len(mapping):
@@ -138,6 +161,6 @@ def onboarding_confirm(
             )
             if not result.ok:
                 raise OnboardingError(f"{clients[index]['name']}: {result.message}")
-            done.append(clients[index]["name"])
+            done.append(connection)
     request.session.pop(SESSION_KEY, None)
     return done

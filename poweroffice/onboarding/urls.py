@@ -10,4 +10,5 @@ urlpatterns = [
     path("start/", views.onboarding_start, name="start"),
     path("retur/", views.onboarding_return, name="return"),
     path("bekreft/", views.onboarding_confirm, name="confirm"),
+    path("ferdig/", views.onboarding_done, name="done"),
 ]

@@ -9,6 +9,10 @@ from django.views.decorators.http import require_POST
 from bitnet.access import AuthedRequest, admin_required, request_agency_id
 from bitnet.models import Agency, Subgroup
 from poweroffice.onboarding import services
+from poweroffice.onboarding.checks import onboarding_results
+
+DONE_KEY = "poweroffice_onboarding_done"
+SKIP = "hopp-over"
 
 
 def _agency(request: AuthedRequest) -> Agency:
@@ -56,22 +60,37 @@ def onboarding_confirm(request: AuthedRequest) -> HttpResponse:
         mapping = {}
         for c in clients:
             value = request.POST.get(f"klient-{c.index}", "")
+            if value == SKIP:
+                continue
             if not value.isdigit():
                 messages.error(request, f"Velg en undergruppe for {c.name}.")
                 return redirect("onboarding:confirm")
             mapping[c.index] = int(value)
         try:
-            names = services.onboarding_confirm(
+            if not mapping:
+                raise services.OnboardingError(
+                    "Du hoppet over alle klientene. Velg en undergruppe for minst én."
+                )
+            connections = services.onboarding_confirm(
                 request=request, agency=agency, mapping=mapping, actor=request.user
             )
         except services.OnboardingError as error:
             messages.error(request, str(error))
             return redirect("onboarding:confirm")
-        messages.success(request, f"Koblet til PowerOffice: {', '.join(names)}.")
-        return redirect("datadeling:index")
+        results = onboarding_results(connections=connections, user=request.user)
+        request.session[DONE_KEY] = {"agency": agency.pk, "results": results}
+        return redirect("onboarding:done")
     subgroups = Subgroup.objects.filter(agency=agency).order_by("name")
     return render(
         request,
         "poweroffice/onboarding/confirm.html",
-        {"clients": clients, "subgroups": subgroups},
+        {"clients": clients, "subgroups": subgroups, "skip": SKIP},
     )
+
+
+@admin_required
+def onboarding_done(request: AuthedRequest) -> HttpResponse:
+    done = request.session.pop(DONE_KEY, None) or {}
+    if done.get("agency") != request_agency_id(request) or not done.get("results"):
+        return redirect("datadeling:index")
+    return render(request, "poweroffice/onboarding/done.html", {"results": done["results"]})

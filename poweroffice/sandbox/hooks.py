@@ -264,6 +264,7 @@ def client_summary(client: dict) -> dict:
         "client_key": client["client_key"],
         "client_id": client["client_id"],
         "name": client["name"],
+        "organization_no": client.get("organization_no"),
         "seed": client["seed"],
         "application_key": client["application_key"],
         "subscription_key": client["subscription_key"],
@@ -385,8 +386,13 @@ def _patch_client(client: dict, body: dict) -> None:
             "remove_subscriptions",
             "add_privileges",
             "remove_privileges",
+            "organization_no",
         ),
     )
+    if "organization_no" in body:
+        if body["organization_no"] is not None and not isinstance(body["organization_no"], str):
+            raise bad("organization_no must be a string or null.")
+        client["organization_no"] = body["organization_no"] or None
     for key in ("name", "application_key", "subscription_key"):
         if key in body:
             if not isinstance(body[key], str) or not body[key]:

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from poweroffice.models import Connection
+from tests.factories import SubgroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,16 @@ def test_connect_through_the_pages(client, admin_a, subgroup_a, sandbox, sandbox
     page = client.get("/poweroffice/onboarding/bekreft/").content.decode()
     assert "Hansen Oslo" in page and po["client_key"] not in page
     done = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": subgroup_a.pk})
-    assert done.status_code == 302
+    assert done.status_code == 302 and done["Location"].endswith("/ferdig/")
     assert Connection.objects.get(subgroup=subgroup_a).client_key_last4
+    page = client.get(done["Location"]).content.decode()
+    assert subgroup_a.name in page and "Test tilkoblingen" in page
+    assert "Klientnøkkelen virker og åpner «Hansen Oslo»" in page
+    assert "Forutsetninger" in page and "Egen klientnøkkel" in page
+    assert po["client_key"] not in page
+    assert Connection.objects.get(subgroup=subgroup_a).prerequisites
+    again = client.get(done["Location"])  # shown once
+    assert again.status_code == 302
 
 
 def test_other_agencys_admin_cannot_finish(
@@ -72,6 +81,9 @@ def test_no_matching_subgroup_is_said(client, admin_a, subgroup_a, sandbox, sand
     assert "Fant ingen undergruppe med samme organisasjonsnummer eller navn." in page
     missing = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": ""}, follow=True)
     assert "Velg en undergruppe for Ukjent AS." in missing.content.decode()
+    skip = {"klient-0": "hopp-over"}
+    skipped = client.post("/poweroffice/onboarding/bekreft/", skip, follow=True)
+    assert "Du hoppet over alle klientene" in skipped.content.decode()
     assert not Connection.objects.exists()
 
 
@@ -81,3 +93,33 @@ def test_expired_state_is_refused(client, admin_a, sandbox, sandbox_settings, mo
     back_url = _approved_return(client, sandbox, [po["client_id"]])
     monkeypatch.setattr("poweroffice.onboarding.services.STATE_MAX_AGE", -1)
     assert "tok for lang tid" in client.get(back_url, follow=True).content.decode()
+
+
+def test_a_skipped_client_is_left_out(client, admin_a, subgroup_a, sandbox, sandbox_settings):
+    SubgroupFactory(agency=subgroup_a.agency, name="Vest")
+    oslo = sandbox.create_client("Hansen Oslo")
+    other = sandbox.create_client("Ukjent AS", organization_no="974760673")
+    client.force_login(admin_a)
+    client.get(_approved_return(client, sandbox, [oslo["client_id"], other["client_id"]]))
+    form = {"klient-0": subgroup_a.pk, "klient-1": "hopp-over"}
+    done = client.post("/poweroffice/onboarding/bekreft/", form, follow=True).content.decode()
+    assert "Klientnøkkelen virker og åpner «Hansen Oslo»" in done and "Ukjent AS" not in done
+    assert list(Connection.objects.exclude(client_key_encrypted="")) == [
+        Connection.objects.get(subgroup=subgroup_a)
+    ]
+
+
+def test_a_client_of_another_subgroup_is_refused_in_norwegian(
+    client, admin_a, subgroup_a, sandbox, sandbox_settings
+):
+    from poweroffice.datadeling.connection import connection_store_client_key
+
+    north = SubgroupFactory(agency=subgroup_a.agency, name="Nord")
+    po = sandbox.create_client("Hansen Oslo")
+    taken = Connection.objects.create(subgroup=north)
+    assert connection_store_client_key(connection=taken, client_key=po["client_key"]).ok
+    client.force_login(admin_a)
+    client.get(_approved_return(client, sandbox, [po["client_id"]]))
+    page = client.post("/poweroffice/onboarding/bekreft/", {"klient-0": subgroup_a.pk}, follow=True)
+    assert "som allerede er koblet til Nord" in page.content.decode()
+    assert not Connection.objects.filter(subgroup=subgroup_a).exclude(client_key_encrypted="")

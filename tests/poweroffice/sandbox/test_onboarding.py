@@ -71,3 +71,21 @@ def test_unknown_token_and_bad_body_are_refused(sandbox):
     )
     assert bad.status_code == 400
     assert re.search("InitiateOnboardingPostDto", bad.text)
+
+
+def test_links_and_tokens_expire_after_ten_minutes(sandbox, monkeypatch):
+    from types import SimpleNamespace
+
+    from poweroffice.sandbox.api import onboarding
+
+    one = sandbox.create_client("Byrå Øst AS", organization_no="911111111")
+    url = _initiate(sandbox)
+    query, _ = _approve(sandbox, url, [one["client_id"]])
+    late = onboarding.time.time() + onboarding.LIFETIME_SECONDS + 1
+    monkeypatch.setattr(onboarding, "time", SimpleNamespace(time=lambda: late))
+    assert _finalize(sandbox, query["token"][0]).status_code == 400
+    assert sandbox.http.get(_initiate(sandbox)).status_code == 200  # a new link is valid
+    monkeypatch.undo()
+    stale = _initiate(sandbox)
+    monkeypatch.setattr(onboarding, "time", SimpleNamespace(time=lambda: late + 60))
+    assert sandbox.http.get(stale).status_code == 410
