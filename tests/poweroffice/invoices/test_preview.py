@@ -197,3 +197,17 @@ def test_access(client, export_world, personas):
     assert client.get(_url(invoice)).status_code == 404
     client.force_login(personas["admin_a"])
     assert client.get(_url(invoice)).status_code == 200
+
+
+def test_no_request_at_all_when_the_kept_data_suffices(export_world):
+    world = export_world
+    first = make_invoice(world)
+    invoice_export(invoice_id=first.pk, trigger=AttemptTrigger.MANUAL, user=world.user)
+    second = make_invoice(world)
+    world.sandbox.clear_requests()
+
+    preview = invoice_export_preview(invoice=second)
+
+    assert preview.ready, preview.blockers
+    assert preview.requests == 0
+    assert world.sandbox.requests_log() == []
