@@ -153,6 +153,15 @@ def _confirmed(connection: Connection) -> bool:
         return False
 
 
+def client_identity_mismatch(*, connection: Connection, client: PowerOfficeClient) -> str:
+    """Why the key no longer opens the stored client ("" when it does), holding nothing: for
+    looks that send nothing. No request for a key already seen to open the stored client."""
+    if not connection.client_id or _confirmed(connection):
+        return ""
+    info = client.get_client_integration_information() or {}
+    return client_mismatch_message(connection=connection, info=info)
+
+
 def client_identity_confirm(*, connection: Connection, client: PowerOfficeClient) -> None:
     """Raise :class:`ClientMismatch` (and hold the subgroup) when the key now belongs to another
     client than the one stored. At most one request per run, none for a key already seen to

@@ -31,6 +31,11 @@ def _series_for(cache: ExportCache, number: int) -> Dto:
     )
 
 
+def customer_number_series(cache: ExportCache, number: int) -> Dto:
+    """PowerOffice's customer number series ``number`` falls in; ExportProblem when none."""
+    return _series_for(cache, number)
+
+
 # PowerOffice refuses a person without both names (CustomerPostDto: FirstName and LastName are
 # "required if the customer is a person"); Bitnet keeps one name field. A one-word name is taken
 # as the last name (what lists sort and search by), with this for the first name.

@@ -26,4 +26,9 @@ urlpatterns = [
         views.invoice_specification,
         name="invoice_specification",
     ),
+    path(
+        "fakturaer/<int:invoice_id>/forhandsvis-eksport/",
+        views.invoice_preview,
+        name="invoice_preview",
+    ),
 ]

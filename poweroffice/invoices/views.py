@@ -37,6 +37,7 @@ from poweroffice.invoices.batch import export_batch_create
 from poweroffice.invoices.downloads import not_exported_columns
 from poweroffice.invoices.export import invoice_export
 from poweroffice.invoices.forms import NotExportedFilterForm
+from poweroffice.invoices.preview import invoice_export_preview
 from poweroffice.invoices.selectors import (
     active_batch,
     export_batch_progress,
@@ -251,3 +252,22 @@ def invoice_specification(request: AuthedRequest, invoice_id: int) -> HttpRespon
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{specification_filename(invoice)}"'
     return response
+
+
+# --- Forhåndsvis eksport -------------------------------------------------------------------------
+
+
+@require_GET
+@finance_required
+def invoice_preview(request: AuthedRequest, invoice_id: int) -> HttpResponse:
+    invoice = get_for_agency(
+        Invoice.objects.select_related(
+            "agency", "subgroup", "office", "customer", "created_by", "credited_invoice"
+        ),
+        request,
+        pk=invoice_id,
+    )
+    preview = invoice_export_preview(invoice=invoice)
+    return render(
+        request, "poweroffice/invoices/preview.html", {"invoice": invoice, "preview": preview}
+    )

@@ -20,6 +20,7 @@ PAGES = [
     ("hjem", "/", True),
     ("fakturaer", "/okonomi/fakturaer/", True),
     ("faktura", "/okonomi/fakturaer/{invoice}/", True),
+    ("forhandsvis-eksport", "/okonomi/fakturaer/{invoice}/forhandsvis-eksport/", True),
     ("kunder", "/okonomi/kunder/", True),
     ("ikke-eksporterte", "/okonomi/ikke-eksporterte/", True),
     ("betalingssjekk", "/administrasjon/betalingssjekk/", True),
