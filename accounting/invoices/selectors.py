@@ -13,7 +13,14 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from accounting.models import Article, Customer, Invoice, InvoiceLine
+from accounting.models import (
+    Article,
+    Customer,
+    ExportStatus,
+    Invoice,
+    InvoiceLine,
+    PaymentStatus,
+)
 from accounting.money import LineAmounts, VatTotal, totals_per_vat_code
 from bitnet.models import Office
 
@@ -89,6 +96,20 @@ class InvoiceDetail:
     vat_totals: list[VatTotal]
     credit_notes: list[Invoice]
     attempts: list[Any]  # poweroffice.ExportAttempt rows
+    # The exported, not reversed credit notes that settle part or all of the invoice in
+    # PowerOffice, and how much they credit (a positive amount).
+    settling_credit_notes: list[Invoice]
+    credited_amount: Decimal
+
+    @property
+    def shows_credited(self) -> bool:
+        """Whether the Betaling card tells the credited part: paid with a credit, or credited in
+        whole or in part."""
+        return bool(self.credited_amount) and self.invoice.payment_status in CREDIT_SHOWN
+
+
+# Payment statuses under which the invoice page shows how much its credit notes settled.
+CREDIT_SHOWN = (PaymentStatus.PAID, PaymentStatus.CREDITED, PaymentStatus.PARTLY_CREDITED)
 
 
 def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
@@ -103,6 +124,11 @@ def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
         for line in lines
     )
     credit_notes = list(invoice.credit_notes.order_by("number"))
+    settling = [
+        cn
+        for cn in credit_notes
+        if cn.export_status == ExportStatus.EXPORTED and cn.payment_status != PaymentStatus.REVERSED
+    ]
     # The integration's audit trail (poweroffice.ExportAttempt), reached by its reverse name
     # so the domain does not import the integration.
     attempts: list[Any] = list(invoice.export_attempts_log.select_related("user"))
@@ -115,6 +141,8 @@ def invoice_detail_data(*, invoice: Invoice) -> InvoiceDetail:
         vat_totals=vat_totals,
         credit_notes=credit_notes,
         attempts=attempts,
+        settling_credit_notes=settling,
+        credited_amount=abs(sum((cn.gross_total for cn in settling), ZERO)),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounting.models import ExportStatus, Invoice, PaymentStatus
@@ -57,6 +57,25 @@ def payments_is_running(*, subgroup: Subgroup) -> bool:
 # --- the page -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+# The order the page counts exported invoices in: settled first, then open, then not yet seen.
+SUMMARY_ORDER = (
+    PaymentStatus.PAID,
+    PaymentStatus.CREDITED,
+    PaymentStatus.PARTLY_CREDITED,
+    PaymentStatus.PARTLY_PAID,
+    PaymentStatus.UNPAID,
+    PaymentStatus.REVERSED,
+    PaymentStatus.UNKNOWN,
+)
+
+
 @dataclass
 class SubgroupPayments:
     subgroup: Subgroup
@@ -64,6 +83,7 @@ class SubgroupPayments:
     runs: list[PaymentSyncRun]
     running: PaymentSyncRun | None
     last_failure: PaymentSyncRun | None
+    status_counts: list[StatusCount]
 
     @property
     def connected(self) -> bool:
@@ -76,6 +96,7 @@ def payments_overview(*, agency: Agency, runs_per_subgroup: int = 10) -> list[Su
     (the latest finished run, if it failed)."""
     subgroups = list(Subgroup.objects.filter(agency=agency).order_by("name"))
     connections = connections_by_subgroup(agency_id=agency.pk)
+    counts = payments_status_counts(subgroup_ids=[s.pk for s in subgroups])
     stale_before = timezone.now() - STALE_AFTER
     items: list[SubgroupPayments] = []
     for subgroup in subgroups:
@@ -96,7 +117,30 @@ def payments_overview(*, agency: Agency, runs_per_subgroup: int = 10) -> list[Su
                 runs=runs,
                 running=running,
                 last_failure=last_failure,
+                status_counts=counts.get(subgroup.pk, []),
             )
         )
     # Connected subgroups first, then by name.
     return sorted(items, key=lambda i: (not i.connected, i.subgroup.name))
+
+
+def payments_status_counts(*, subgroup_ids: list[int]) -> dict[int, list[StatusCount]]:
+    """Per subgroup: how many exported invoices and credit notes have each payment status (only
+    the statuses that occur), in one query."""
+    rows = (
+        Invoice.objects.filter(subgroup_id__in=subgroup_ids, export_status=ExportStatus.EXPORTED)
+        .values("subgroup_id", "payment_status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    found: dict[int, dict[str, int]] = {}
+    for r in rows:
+        found.setdefault(r["subgroup_id"], {})[r["payment_status"]] = r["n"]
+    return {
+        subgroup_id: [
+            StatusCount(status=str(status), label=str(status.label), count=by_status[status])
+            for status in SUMMARY_ORDER
+            if by_status.get(status)
+        ]
+        for subgroup_id, by_status in found.items()
+    }

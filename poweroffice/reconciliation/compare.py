@@ -31,6 +31,7 @@ PAYMENT_LABELS = {
     "paid": "Betalt",
     "partly_paid": "Delvis betalt",
     "credited": "Kreditert",
+    "partly_credited": "Delvis kreditert",
     "unpaid": "Ubetalt",
 }
 
@@ -347,13 +348,14 @@ def _totals_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 # --- payments -----------------------------------------------------------------------------------
 
 
-def _status(*, gross: Decimal, balance: Decimal, credited: bool) -> str:
-    if credited and balance == 0:
-        return "credited"
+def _status(*, gross: Decimal, balance: Decimal, credited: Decimal) -> str:
+    """The payment check's labels (poweroffice/payments/apply.py): credited in full with
+    nothing open is "Kreditert"; credited in part with the rest paid is "Betalt", with the
+    rest open in part "Delvis kreditert"."""
     if balance == 0:
-        return "paid"
+        return "credited" if credited and abs(credited) >= abs(gross) else "paid"
     if abs(balance) < abs(gross):
-        return "partly_paid"
+        return "partly_credited" if credited else "partly_paid"
     return "unpaid"
 
 
@@ -369,9 +371,11 @@ def compare_payments(
     """Bitnet's paid / partly paid / credited / unpaid against PowerOffice's balances, for the
     invoices booked in PowerOffice.
 
-    A credited invoice is compared together with its credit notes of the period: PowerOffice
-    may match the two at once (the invoice's balance 0) or leave both open with opposite
-    balances; either way what is open is their sum.
+    A credited invoice is compared together with its credit notes (``bitnet`` holds those dated
+    after the period too): PowerOffice matches a credit note with its invoice at once (the
+    invoice's balance drops by the credit, to 0 for a full one) or may leave both open with
+    opposite balances; either way what is open is their sum, whether or not the payment check
+    has seen the match yet.
     """
     counts: dict[str, dict[str, int]] = {
         side: dict.fromkeys(PAYMENT_LABELS, 0) for side in ("bitnet", "poweroffice")
@@ -384,7 +388,7 @@ def compare_payments(
         row = poweroffice.get(invoice.number)
         if row is None or invoice.is_credit_note:
             continue
-        credited = invoice.credited_total != 0
+        credited = invoice.credited_total
         ours = _bitnet_balance(invoice)
         theirs = _dec(row.get("Balance"))
         for note in notes.get(invoice.number, []):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import F, QuerySet, Sum
 
-from accounting.models import Invoice, InvoiceKind, InvoiceLine
+from accounting.models import ExportStatus, Invoice, InvoiceKind, InvoiceLine, PaymentStatus
 from bitnet.models import Agency, Subgroup
 from poweroffice.models import Reconciliation
 from poweroffice.reconciliation.compare import ZERO, BitnetInvoice
@@ -82,6 +82,24 @@ def reconciliation_invoices(
         Invoice.objects.filter(
             subgroup_id=subgroup_id, invoice_date__range=(period_from, period_to)
         ).order_by("number")
+    )
+
+
+def reconciliation_later_credit_notes(
+    *, subgroup_id: int, period_from: dt.date, period_to: dt.date
+) -> list[BitnetInvoice]:
+    """Exported credit notes dated outside the period that credit an invoice of the period: what
+    is open on such an invoice is its balance and theirs together (two queries)."""
+    return _invoice_rows(
+        Invoice.objects.filter(
+            subgroup_id=subgroup_id,
+            kind=InvoiceKind.CREDIT_NOTE,
+            credited_invoice__invoice_date__range=(period_from, period_to),
+            export_status=ExportStatus.EXPORTED,  # one not booked yet is that period's matter
+        )
+        .exclude(invoice_date__range=(period_from, period_to))
+        .exclude(payment_status=PaymentStatus.REVERSED)
+        .order_by("number")
     )
 
 

@@ -31,6 +31,7 @@ from poweroffice.payments.services import invoice_number_filters
 from poweroffice.reconciliation import compare
 from poweroffice.reconciliation.selectors import (
     reconciliation_invoices,
+    reconciliation_later_credit_notes,
     reconciliation_line_sums,
     reconciliation_numbers_held,
 )
@@ -75,10 +76,15 @@ def _invoice_no(row: dict[str, Any]) -> int | None:
 
 
 def _read_poweroffice(
-    *, run: Reconciliation, client: PowerOfficeClient, bitnet: list[compare.BitnetInvoice]
+    *,
+    run: Reconciliation,
+    client: PowerOfficeClient,
+    bitnet: list[compare.BitnetInvoice],
+    also: Iterable[int] = (),
 ) -> tuple[dict[int, dict[str, Any]], set[int], dict[int, dict[str, Any]], dict[int, int]]:
     """PowerOffice's invoices of the period (booked and reversed), Bitnet's missing numbers
-    found outside the period, and which invoice each of our vouchers is."""
+    (and the numbers ``also`` asks for) found outside the period, and which invoice each of our
+    vouchers is."""
     booked: dict[int, dict[str, Any]] = {}
     reversed_nos: set[int] = set()
     invoice_of_voucher: dict[int, int] = {}
@@ -106,6 +112,7 @@ def _read_poweroffice(
         booked,
     )
     missing = {i.number for i in bitnet if i.number not in booked and i.number not in reversed_nos}
+    missing |= set(also)
     elsewhere: dict[int, dict[str, Any]] = {}
     for numbers in invoice_number_filters(missing):
         rows = client.iter_outgoing_invoices(
@@ -148,8 +155,11 @@ def _compare(*, run: Reconciliation, client: PowerOfficeClient) -> compare.Resul
     bitnet = reconciliation_invoices(
         subgroup_id=run.subgroup_id, period_from=run.period_from, period_to=run.period_to
     )
+    later_notes = reconciliation_later_credit_notes(
+        subgroup_id=run.subgroup_id, period_from=run.period_from, period_to=run.period_to
+    )
     booked, reversed_nos, elsewhere, invoice_of_voucher = _read_poweroffice(
-        run=run, client=client, bitnet=bitnet
+        run=run, client=client, bitnet=bitnet, also=(n.number for n in later_notes)
     )
     ours = {i.number for i in bitnet}
     held = reconciliation_numbers_held(
@@ -175,7 +185,9 @@ def _compare(*, run: Reconciliation, client: PowerOfficeClient) -> compare.Resul
         postings=postings,
         invoice_of_voucher=invoice_of_voucher,
     )
-    compare.compare_payments(result=result, bitnet=bitnet, poweroffice={**booked, **elsewhere})
+    compare.compare_payments(
+        result=result, bitnet=[*bitnet, *later_notes], poweroffice={**booked, **elsewhere}
+    )
     compare.summarise(
         result=result, bitnet_count=len(bitnet), poweroffice_count=len(booked), matched=matched
     )

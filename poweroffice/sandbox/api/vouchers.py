@@ -3,8 +3,8 @@
 A posted outgoing invoice voucher is checked rule by rule (each rule a named check below, in the
 order its problems are told), then booked: the voucher, and the outgoing invoice (open item)
 with its lines that GET /OutgoingInvoices shows; an entry with a CustomMatchingReference is
-matched at once with an open entry of the same customer that has the same reference and the
-opposite amount (a credit note and its invoice).
+matched at once with open entries of the same customer that have the same reference and an
+amount of the opposite sign (a credit note and its invoice), as far as its amount goes.
 """
 
 import re
@@ -570,35 +570,54 @@ def _outgoing_invoice(
     }
 
 
+def _is_open_against(other: dict, entry: dict, reference: str, amount: Decimal) -> bool:
+    """Whether ``other`` is an open entry of the same sub-ledger account with the same
+    reference and an amount of the opposite sign (not matched out yet)."""
+    balance = money(other.get("Balance") or 0)
+    return (
+        other is not entry
+        and not other.get("IsReversed")
+        and other.get("CustomMatchingReference") == reference
+        and other.get("CustomerId") == entry.get("CustomerId")  # the same sub-ledger account
+        and balance != 0  # matched out (paid or credited in full) already
+        and (balance > 0) != (amount > 0)
+    )
+
+
 def _match_at_once(ctx: Ctx, entry: dict) -> None:
     """OutgoingInvoiceDto.CustomMatchingReference: "entries posted with a CustomMatchingReference
     will be matched immediately with existing entries in the sub-ledger that have the same
     CustomMatchingReference and opposite amount (unless existing entries are already matched
-    out)". A credit note carrying its invoice's reference leaves both with Balance 0."""
+    out)".
+
+    A credit note carrying its invoice's reference settles as much of the invoice's open balance
+    as it covers: a full credit leaves both with Balance 0; a partial one leaves the rest of the
+    invoice open, and the credit note's matched part at 0. Both entries share one MatchId.
+    """
     reference = entry.get("CustomMatchingReference")
     amount = money(entry["Balance"])
     if not reference or amount == 0:
         return
     for other in records(ctx.client, "outgoinginvoices"):
-        if (
-            other is entry
-            or other.get("IsReversed")
-            or other.get("CustomMatchingReference") != reference
-            or other.get("CustomerId") != entry.get("CustomerId")  # the same sub-ledger account
-            or other.get("MatchId") is not None  # matched out (or partly paid) already
-            or money(other.get("Balance") or 0) != -amount
-        ):
+        if not _is_open_against(other, entry, reference, amount):
             continue
-        match_id = ctx.state.new_id(ctx.client)
+        balance = money(other["Balance"])
+        settled = min(abs(balance), abs(amount))
+        if settled == 0:
+            continue
+        match_id = other.get("MatchId") or ctx.state.new_id(ctx.client)
         now = now_iso()
-        for matched in (other, entry):
+        for matched, open_amount in ((other, balance), (entry, amount)):
+            sign = 1 if open_amount > 0 else -1
             matched.update(
-                Balance=Decimal(0),
+                Balance=open_amount - sign * settled,
                 MatchId=match_id,
                 BalanceLastChangedDateTimeOffset=now,
                 LastChangedDateTimeOffset=now,
             )
-        return
+        amount = money(entry["Balance"])
+        if amount == 0:
+            return
 
 
 # -- reading and reversing -----------------------------------------------------------------

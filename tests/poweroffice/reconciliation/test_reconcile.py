@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from accounting.invoices.services import credit_note_create
+from accounting.models import PaymentStatus
 from poweroffice.invoices.export import invoice_export
 from poweroffice.models import AttemptTrigger, Reconciliation
 from poweroffice.payments.services import payments_sync
@@ -15,6 +17,7 @@ from tests.fixtures.export import make_credit_note, make_invoice
 pytestmark = pytest.mark.django_db
 
 MARCH = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+APRIL_9 = dt.date(2026, 4, 9)
 
 
 def _export(*invoices):
@@ -185,3 +188,28 @@ def test_requests_are_bounded_by_pages(export_world, settings):
     # postings in pages of 2, the sixth page empty (204). Nothing per invoice.
     assert sum("OutgoingInvoices" in p for p in gets) == 3
     assert sum("AccountTransactions" in p for p in gets) == 6
+
+
+def test_invoice_credited_after_the_month_is_no_payment_difference(export_world):
+    """PowerOffice matched the credit note with its invoice at once (Balance 0) before the
+    payment check saw it: Bitnet's invoice still shows the whole amount open, its credit note
+    the credit, and together nothing is open on either side."""
+    world = export_world
+    invoice = make_invoice(world, [("krans", "1")])
+    _export(invoice)
+    credit = credit_note_create(created_by=world.user, invoice=invoice, invoice_date=APRIL_9)
+    _export(credit)
+    booked = world.sandbox.find(world.client_key, "outgoinginvoices", InvoiceNo=invoice.number)
+    assert Decimal(str(booked["Balance"])) == 0
+
+    run = _run(world)
+
+    assert run.state == Reconciliation.State.RECONCILED, run.differences
+    payments = run.summary["payments"]
+    assert payments["bitnet"]["credited"] == payments["poweroffice"]["credited"] == 1
+    assert payments["poweroffice"]["paid"] == 0
+
+    payments_sync(subgroup=world.subgroup)
+    invoice.refresh_from_db()
+    assert invoice.payment_status == PaymentStatus.CREDITED
+    assert _run(world).state == Reconciliation.State.RECONCILED

@@ -83,15 +83,14 @@ def test_credit_note_is_matched_with_its_invoice_at_once(po, conform):
     other_customer = new_customer(po, Name="Kari Hansen")
     invoice = voucher(po, customer, "2001", CustomMatchingReference="bitnet-match-2001")
     assert post_voucher(po, invoice).status_code == 201
-    # Not matched: another amount, another reference, another customer's sub-ledger.
+    # Not matched: another reference, another customer's sub-ledger.
     for number, amount, reference, owner in (
-        ("2002", -100.0, "bitnet-match-2001", customer),
         ("2003", -1350.0, "bitnet-match-other", customer),
         ("2004", -1350.0, "bitnet-match-2001", other_customer),
     ):
         assert post_voucher(po, _credit_note(po, owner, number, amount, reference)).ok
     unpaid = po.api.get("/OutgoingInvoices", params={"onlyUnpaidInvoices": "true"}).json()
-    assert sorted(i["InvoiceNo"] for i in unpaid) == [2001, 2002, 2003, 2004]
+    assert sorted(i["InvoiceNo"] for i in unpaid) == [2001, 2003, 2004]
 
     response = post_voucher(po, _credit_note(po, customer, "2005", -1350.0, "bitnet-match-2001"))
     assert response.status_code == 201
@@ -104,11 +103,38 @@ def test_credit_note_is_matched_with_its_invoice_at_once(po, conform):
     assert by_no[2001]["TotalAmount"] == 1350 and by_no[2005]["VoucherType"] == "OutgoingCreditNote"
     assert by_no[2001]["BalanceLastChangedDateTimeOffset"] >= by_no[2001]["CreatedDateTimeOffset"]
     unpaid = po.api.get("/OutgoingInvoices", params={"onlyUnpaidInvoices": "true"}).json()
-    assert sorted(i["InvoiceNo"] for i in unpaid) == [2002, 2003, 2004]
+    assert sorted(i["InvoiceNo"] for i in unpaid) == [2003, 2004]
     # Once matched out, a second credit note with the same reference stays open.
     assert post_voucher(po, _credit_note(po, customer, "2006", -1350.0, "bitnet-match-2001")).ok
     [second] = po.api.get("/OutgoingInvoices", params={"invoiceNos": "2006"}).json()
     assert second["Balance"] == -1350 and second["MatchId"] is None
+
+
+def test_partial_credit_note_reduces_its_invoice_balance_at_once(po, conform):
+    customer = new_customer(po)
+    invoice = voucher(po, customer, "2101", CustomMatchingReference="bitnet-match-2101")
+    assert post_voucher(po, invoice).status_code == 201
+
+    assert post_voucher(po, _credit_note(po, customer, "2102", -350.0, "bitnet-match-2101")).ok
+    listed = conform(
+        po.api.get("/OutgoingInvoices", params={"invoiceNos": "2101,2102"}), "/OutgoingInvoices"
+    ).json()
+    by_no = {i["InvoiceNo"]: i for i in listed}
+    # The credit settles its amount of the invoice; the rest stays open.
+    assert by_no[2101]["Balance"] == 1000 and by_no[2101]["TotalAmount"] == 1350
+    assert by_no[2102]["Balance"] == 0 and by_no[2102]["TotalAmount"] == -350
+    assert by_no[2101]["MatchId"] == by_no[2102]["MatchId"] is not None
+    unpaid = po.api.get("/OutgoingInvoices", params={"onlyUnpaidInvoices": "true"}).json()
+    assert [i["InvoiceNo"] for i in unpaid] == [2101]
+
+    # A credit note for more than is open settles the rest; its excess stays open on it.
+    assert post_voucher(po, _credit_note(po, customer, "2103", -1200.0, "bitnet-match-2101")).ok
+    by_no = {
+        i["InvoiceNo"]: i
+        for i in po.api.get("/OutgoingInvoices", params={"invoiceNos": "2101,2103"}).json()
+    }
+    assert by_no[2101]["Balance"] == 0 and by_no[2103]["Balance"] == -200
+    assert by_no[2103]["MatchId"] == by_no[2101]["MatchId"]
 
 
 def test_voucher_invoice_no_and_reference_are_unique_until_reversed(po):
