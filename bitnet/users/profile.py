@@ -17,8 +17,9 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["alerts_enabled"]
         help_texts = {
-            "alerts_enabled": "Administratorer og økonomibrukere får høyst én e-post om dagen "
-            "per type når noe i PowerOffice-integrasjonen må rettes av en person.",
+            "alerts_enabled": "Administratorer, økonomi- og lønnsbrukere får høyst én e-post om "
+            "dagen per type når noe i PowerOffice-integrasjonen som de kan rette, må rettes "
+            "av en person.",
         }
 
 

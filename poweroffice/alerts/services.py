@@ -1,8 +1,10 @@
 """Recording what needs a person (alert_record, called where it happens) and sending the daily
 digests by e-mail (alerts_send_digests, the Celery beat task's work).
 
-Each digest goes to the agency's active administrators and finance users with an e-mail address
-who have not turned alerts off on Min profil, at most once a day per kind (AlertDelivery).
+Each digest goes to the agency's active users with an e-mail address who have not turned alerts
+off on Min profil and whose role opens the page the alert links to (``RECIPIENT_ROLES``): the
+administrators always, finance users for invoices and reconciliation, payroll users for a payroll
+rollback. At most once a day per kind (AlertDelivery).
 Events that came after a user's digest of the day wait for the next day's. Texts come from
 poweroffice/messages.py, which never holds a key or token; links are absolute (SITE_URL).
 """
@@ -28,6 +30,17 @@ logger = logging.getLogger(__name__)
 # missing privilege), not the one invoice.
 CONNECTION_KINDS = frozenset({"auth", "forbidden"})
 
+# Who may open the page each kind of alert links to (administrators open every page):
+# Datadeling and Betalingssjekk are the administrators', Ikke eksporterte fakturaer and
+# Avstemming the finance users', a payroll export the payroll users'.
+RECIPIENT_ROLES: dict[AlertKind, tuple[str, ...]] = {
+    AlertKind.CONNECTION: (Role.ADMINISTRATOR,),
+    AlertKind.PAYMENT_CHECK: (Role.ADMINISTRATOR,),
+    AlertKind.EXPORT: (Role.ADMINISTRATOR, Role.FINANCE),
+    AlertKind.RECONCILIATION: (Role.ADMINISTRATOR, Role.FINANCE),
+    AlertKind.PAYROLL_ROLLBACK: (Role.ADMINISTRATOR, Role.PAYROLL),
+}
+
 
 def alert_record(
     *, subgroup: Subgroup, kind: AlertKind, message: str, path: str = ""
@@ -46,13 +59,14 @@ def alert_record(
         return None
 
 
-def recipients(agency_id: int) -> list[User]:
+def recipients(agency_id: int, kind: AlertKind) -> list[User]:
+    """Who gets the digest of ``kind``: only those whose role opens the page it links to."""
     return list(
         User.objects.filter(
             agency_id=agency_id,
             is_active=True,
             alerts_enabled=True,
-            role__in=[Role.ADMINISTRATOR, Role.FINANCE],
+            role__in=RECIPIENT_ROLES[kind],
         )
         .exclude(email="")
         .order_by("pk")
@@ -79,7 +93,7 @@ def _send_kind(agency_id: int, kind: AlertKind, now: dt.datetime) -> int:
     sent = 0
     waiting = False
     subject, body = _compose(kind, events)
-    for user in recipients(agency_id):
+    for user in recipients(agency_id, kind):
         try:
             with transaction.atomic():
                 AlertDelivery.objects.create(agency_id=agency_id, user=user, kind=kind, day=day)

@@ -179,6 +179,7 @@ def connection_store_client_key(
         "InvalidPrivileges": result.invalid_privileges,
     }
     _prerequisites_again(connection, info)
+    _checklist_now(connection, actor)
     # Imported here: the connection test builds on this module.
     from poweroffice.datadeling.connection_check import capability_problems
 
@@ -192,7 +193,7 @@ def _prerequisites_again(connection: Connection, info: dict[str, object]) -> Non
     """The "Egen klientnøkkel" line of the checklist is checked again at once, for this
     subgroup and for every subgroup of the agency it named, so a hold for a shared or changed
     client ends with the right key; what was held goes back to waiting. (The rest of the
-    checklist is the "Sjekk på nytt" of Datadeling.)"""
+    checklist follows at once, ``_checklist_now``.)"""
     # Imported here: the checklist's modules import this one.
     from poweroffice.chart.prerequisites import checks_overall, client_key_check
 
@@ -222,6 +223,22 @@ def _prerequisites_again(connection: Connection, info: dict[str, object]) -> Non
         row.prerequisites, row.prerequisites_ok = [item, *rest], ok
         if ok is not False:
             identity_holds_release(connection=row)
+
+
+def _checklist_now(connection: Connection, actor: User | None) -> None:
+    """The whole checklist, as "Sjekk på nytt" runs it, at once with the new key; what was held
+    goes back to waiting when nothing is an error. A check that cannot run leaves the key saved
+    and the "Egen klientnøkkel" line already stored."""
+    # Imported here: the checklist's modules import this one.
+    from poweroffice.chart.services import prerequisites_check
+
+    try:
+        prerequisites_check(connection=connection, user=actor)
+    except Exception:
+        logger.exception("Prerequisites after a key save failed for subgroup %s", connection.pk)
+        return
+    if connection.prerequisites_ok is not False:
+        identity_holds_release(connection=connection)
 
 
 @sensitive_variables()

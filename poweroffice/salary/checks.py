@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from bitnet.models import Subgroup, User
@@ -20,6 +21,7 @@ from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
+from poweroffice.datadeling.identity import ClientMismatch, client_identity_confirm
 from poweroffice.datadeling.selectors import connection_get
 from poweroffice.messages import Context, error_message
 from poweroffice.models import Connection
@@ -119,6 +121,7 @@ def _ask_poweroffice(
             client = connection_client(connection)
         before = client.stats.requests
         try:
+            client_identity_confirm(connection=connection, client=client)
             _ask(answers, client, subgroup=subgroup, mappings=mappings, numbers=numbers)
         finally:
             answers.requests = client.stats.requests - before
@@ -127,6 +130,15 @@ def _ask_poweroffice(
     except (NotConnected, SecretUnreadable) as exc:
         answers.connection.append(
             Problem("connection", str(exc), integrations_link(), "Integrasjoner")
+        )
+    except ClientMismatch as mismatch:
+        answers.connection.append(
+            Problem(
+                "client_changed",
+                str(mismatch),
+                reverse("datadeling:index"),
+                "Administrasjon > Datadeling",
+            )
         )
     except PowerOfficeError as exc:
         answers.connection.append(
@@ -230,6 +242,8 @@ def payroll_export_check(
     """The guide's validations on "Søk", in its order, each naming who or what is wrong and
     where it is fixed:
 
+    0. the key still opens the PowerOffice client the subgroup is connected to
+       (``datadeling.identity``; no request for a key already seen to open it);
     1. every configured pay item code exists and is active in PowerOffice Go (GET /PayItems);
     2. every driver has an employee number (Ansettelsesnr. (PowerOffice));
     3. every employee number exists in PowerOffice Go (GET /Employees?employeeNos=);

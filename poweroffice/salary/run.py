@@ -31,6 +31,8 @@ from poweroffice.client.client import PowerOfficeClient
 from poweroffice.client.errors import PowerOfficeError, TransientError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected
+from poweroffice.datadeling.identity import ClientMismatch, client_identity_confirm
+from poweroffice.datadeling.selectors import connection_get
 from poweroffice.messages import Context, error_message
 from poweroffice.salary.bookkeeping import (
     export_claim,
@@ -182,8 +184,10 @@ def payroll_export_run(
     Claims the export (draft -> running); an export already running, or finished, is left alone
     (a run that died is resumed by ``recovery.payroll_export_recover``). Each line's id is
     committed as soon as PowerOffice answers. On the first failure every line already created
-    is deleted again (``payroll_export_rollback``). ``note`` goes on the export once it is
-    claimed (a draft started late by the recovery says so).
+    is deleted again (``payroll_export_rollback``). Before the first line, the key is checked
+    to still open the subgroup's own PowerOffice client (``datadeling.identity``): when it opens
+    another, nothing is sent and the export fails with the reason. ``note`` goes on the export
+    once it is claimed (a draft started late by the recovery says so).
     """
     token = export_claim(
         export_id=export_id,
@@ -203,6 +207,19 @@ def payroll_export_run(
     except (NotConnected, SecretUnreadable) as exc:
         return _finish_without_lines(export, str(exc))
     with requests_counted(export, client, close=own):
+        connection = connection_get(subgroup_id=export.subgroup_id)
+        try:
+            if connection is not None:
+                client_identity_confirm(connection=connection, client=client)
+        except ClientMismatch as mismatch:
+            return _finish_without_lines(export, str(mismatch))
+        except PowerOfficeError as exc:
+            return _finish_without_lines(
+                export,
+                "PowerOffice Go kunne ikke bekrefte klienten bak klientnøkkelen: "
+                + error_message(exc, context=Context.KEY_CHECK)
+                + " Ingenting er sendt.",
+            )
         export_lines_create(export, client, token)
     export.refresh_from_db()
     return export

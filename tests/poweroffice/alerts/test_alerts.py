@@ -1,6 +1,6 @@
-"""E-mail alerts: events recorded where they happen, one digest a day per kind and user to the
-agency's administrators and finance users, opt-out on Min profil, absolute working links and
-no secrets in the mail."""
+"""E-mail alerts: events recorded where they happen, one digest a day per kind and user to those
+of the agency whose role opens the page it links to, opt-out on Min profil, absolute working
+links and no secrets in the mail."""
 
 import datetime as dt
 import re
@@ -12,10 +12,17 @@ from django.core import mail
 from django.utils import timezone
 
 from accounting.models import Account, Article
+from payroll.models import PayrollExport, PayrollExportStatus
 from poweroffice.alerts import tasks
+from poweroffice.alerts.hooks import (
+    export_failure_alert,
+    payment_check_alert,
+    payroll_rollback_alert,
+    reconciliation_alert,
+)
 from poweroffice.alerts.services import alerts_send_digests
 from poweroffice.invoices.export import invoice_export
-from poweroffice.models import AlertEvent, AttemptTrigger
+from poweroffice.models import AlertEvent, AlertKind, AttemptTrigger, PaymentSyncRun, Reconciliation
 from poweroffice.payments.services import payments_sync
 from tests.fixtures.export import make_invoice
 
@@ -95,7 +102,9 @@ def test_broken_connection_and_failed_payment_check_alert_without_secrets(
     assert not invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.MANUAL).ok
     assert payments_sync(subgroup=world.subgroup).success is False
 
-    assert tasks.send_digests.apply().get() == 4  # two kinds, two people
+    # Two kinds, each for the administrator only: Datadeling and Betalingssjekk are theirs.
+    assert tasks.send_digests.apply().get() == 2
+    assert _recipients() == {"admin_a@example.no"}
     subjects = {m.subject for m in mail.outbox}
     assert subjects == {
         "Bitnet: Tilkoblingen til PowerOffice er brutt",
@@ -132,3 +141,76 @@ def test_beat_schedule_names_the_task():
     entry = settings.CELERY_BEAT_SCHEDULE["alerts-digest"]
     assert entry["task"] == tasks.send_digests.name
     assert "poweroffice.alerts.tasks" in settings.CELERY_IMPORTS
+
+
+EXPECTED = {
+    "Bitnet: Tilkoblingen til PowerOffice er brutt": {"admin_a@example.no"},
+    "Bitnet: Betalingssjekken feilet": {"admin_a@example.no"},
+    "Bitnet: Fakturaer som må rettes før eksport": {"admin_a@example.no", "finance_a@example.no"},
+    "Bitnet: Avvik i månedlig avstemming": {"admin_a@example.no", "finance_a@example.no"},
+    "Bitnet: Tilbakerulling av lønnseksport ufullstendig": {
+        "admin_a@example.no",
+        "payroll_a@example.no",
+    },
+}
+
+
+def test_each_kind_goes_only_to_those_whose_role_opens_its_link(
+    export_world, people, payroll_a, user_a, client
+):
+    world = export_world
+    subgroup = world.subgroup
+    invoice = make_invoice(world)
+    export_failure_alert(invoice, kind="auth", message="Klientnøkkelen er trukket tilbake.")
+    export_failure_alert(invoice, kind="validation", message="Konto 3999 finnes ikke.")
+    run = PaymentSyncRun.objects.create(
+        subgroup=subgroup, mode="incremental", error="PowerOffice svarte ikke."
+    )
+    payment_check_alert(run)
+    payroll = PayrollExport.objects.create(
+        agency_id=subgroup.agency_id,
+        subgroup=subgroup,
+        date_from=dt.date(2026, 5, 1),
+        date_to=dt.date(2026, 5, 31),
+        status=PayrollExportStatus.ROLLBACK_INCOMPLETE,
+    )
+    payroll_rollback_alert(payroll)
+    reconciliation = Reconciliation.objects.create(
+        subgroup=subgroup,
+        period_from=dt.date(2026, 5, 1),
+        period_to=dt.date(2026, 5, 31),
+        state=Reconciliation.State.DIFFERENCES,
+        differences=[
+            {
+                "kind": "amount",
+                "kind_label": "Ulikt beløp",
+                "invoice_no": 1,
+                "what": "Faktura 1",
+                "bitnet": "100,00",
+                "poweroffice": "90,00",
+                "difference": "10.00",
+                "invoices": [1],
+                "action": "Kontroller fakturaen.",
+            }
+        ],
+    )
+    reconciliation_alert(reconciliation)
+    assert set(AlertEvent.objects.values_list("kind", flat=True)) == set(AlertKind.values)
+
+    assert alerts_send_digests() == sum(len(to) for to in EXPECTED.values())
+    received: dict[str, set[str]] = {}
+    for message in mail.outbox:
+        received.setdefault(message.subject, set()).update(message.to)
+    assert received == EXPECTED
+    assert "user_a@example.no" not in _recipients()
+
+    # Every link in a mail opens for everyone who received it.
+    users = {f"{u.username}@example.no": u for u in (people["admin"], people["finance"], payroll_a)}
+    for message in mail.outbox:
+        (address,) = message.to
+        client.force_login(users[address])
+        for link in re.findall(r"https://\S+", message.body):
+            if link.endswith("/profil/"):
+                continue
+            path = link.removeprefix(SITE)
+            assert client.get(path).status_code == 200, (address, path)
