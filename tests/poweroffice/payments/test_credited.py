@@ -12,17 +12,9 @@ from poweroffice.invoices.export import invoice_export
 from poweroffice.models import AttemptTrigger
 from poweroffice.payments.services import payments_sync
 from tests.fixtures.export import make_credit_note, make_invoice
-from tests.fixtures.payments import PowerOfficeClientSetup
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def po(sandbox, sandbox_settings, subgroup_a):
-    sandbox_settings.POWEROFFICE_PAYMENTS_SAFETY_MARGIN = 0
-    sandbox_settings.POWEROFFICE_BACKOFF_BASE = 0.01
-    return PowerOfficeClientSetup(sandbox, subgroup_a)
 
 
 def _balance(po, invoice) -> D:

@@ -18,14 +18,6 @@ D = Decimal
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def po(sandbox, sandbox_settings, subgroup_a):
-    # Exact windows in these tests; the safety margin has a test of its own.
-    sandbox_settings.POWEROFFICE_PAYMENTS_SAFETY_MARGIN = 0
-    sandbox_settings.POWEROFFICE_BACKOFF_BASE = 0.01
-    return PowerOfficeClientSetup(sandbox, subgroup_a)
-
-
 def sandbox_time(po, invoice) -> dt.datetime:
     record = po.sandbox.find(po.client_key, "outgoinginvoices", InvoiceNo=invoice.number)
     return parse_datetime(str(record["BalanceLastChangedDateTimeOffset"]))
