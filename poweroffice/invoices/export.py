@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -469,14 +470,17 @@ def invoice_export(
     died), and ask PowerOffice first whether the voucher got there.
     """
     now = timezone.now()
-    if not _claim(invoice_id, now=now, stale_before=stale_before):
-        return _skip_result(invoice_id)
-    invoice = Invoice.objects.select_related(
-        "agency", "subgroup", "office", "customer", "created_by", "credited_invoice"
-    ).get(pk=invoice_id)
-    attempt = ExportAttempt.objects.create(invoice=invoice, trigger=trigger, user=user)
-    if stale_before is not None:
-        _close_interrupted(invoice_id, current=attempt, now=now)
+    # The claim and its attempt row commit together: a process killed between them leaves
+    # neither, never a claimed invoice with no attempt saying what happened to it.
+    with transaction.atomic():
+        if not _claim(invoice_id, now=now, stale_before=stale_before):
+            return _skip_result(invoice_id)
+        invoice = Invoice.objects.select_related(
+            "agency", "subgroup", "office", "customer", "created_by", "credited_invoice"
+        ).get(pk=invoice_id)
+        attempt = ExportAttempt.objects.create(invoice=invoice, trigger=trigger, user=user)
+        if stale_before is not None:
+            _close_interrupted(invoice_id, current=attempt, now=now)
     started = time.monotonic()
     result = _run(invoice, attempt=attempt, cache=cache, stale=stale_before is not None)
     duration_ms = int((time.monotonic() - started) * 1000)
