@@ -24,7 +24,7 @@ import requests
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from .errors import InvalidDocumentError, NotFoundError
+from .errors import InvalidDocumentError, NotFoundError, TransientError
 from .params import (
     CodeFilter,
     NumberFilter,
@@ -404,6 +404,26 @@ class PowerOfficeClient:
             return self.get_outgoing_invoice_voucher(invoice["Id"])
         except NotFoundError:
             return None
+
+    def reverse_outgoing_invoice_voucher(self, voucher_id: str) -> None:
+        """``POST /Vouchers/Reverse/{id}`` (202): PowerOffice books a reversal voucher, and the
+        invoice number and ``ExternalImportReference`` may be used again. Only for vouchers this
+        integration posted. After a transient failure the voucher is read first: when the
+        reversal got through, it is not asked for twice."""
+        voucher_id = str(uuid.UUID(str(voucher_id)))
+        path = f"/Vouchers/Reverse/{voucher_id}"
+        try:
+            self.transport.request("POST", path, idempotent=False)
+            return
+        except TransientError:
+            voucher = self.look_patiently(lambda: self._reversed_voucher(voucher_id))
+            if voucher is not None:
+                return
+        self.transport.request("POST", path, idempotent=False)
+
+    def _reversed_voucher(self, voucher_id: str) -> JsonObject | None:
+        voucher = self.get_outgoing_invoice_voucher(voucher_id)
+        return voucher if voucher.get("IsReversed") else None
 
     def upload_voucher_documentation(self, voucher_id: str, pdf: bytes, filename: str) -> None:
         """``PUT /VoucherDocumentation?id=<voucher id>``: replace the voucher's documentation with

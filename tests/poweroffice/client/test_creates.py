@@ -163,3 +163,35 @@ def test_a_create_is_not_blindly_resent(po, fast_sandbox, client_info):
         po.create_customer({"Name": "Kari", "ExternalImportReference": "bitnet-c-12"})
     assert len(wait_for_log(fast_sandbox, 1, method="POST")) == 1
     assert [(c["method"], c["route"]) for c in api_log(fast_sandbox)] == [("POST", "/Customers")]
+
+
+def test_reversal_answered_with_an_error_after_it_went_through_is_not_asked_again(
+    po, fast_sandbox, client_info
+):
+    voucher = po.create_outgoing_invoice_voucher(
+        voucher_body(po, invoice_no="300020", reference="bitnet-invoice-300020")
+    )
+    fast_sandbox.clear_requests()
+    # PowerOffice reverses the voucher, then the answer is lost.
+    fast_sandbox.faults(status=500, when="after", method="POST", path="^/Vouchers/Reverse/")
+
+    po.reverse_outgoing_invoice_voucher(voucher["Id"])
+
+    assert po.get_outgoing_invoice_voucher(voucher["Id"])["IsReversed"] is True
+    posts = [c["status"] for c in api_log(fast_sandbox, method="POST")]
+    assert posts == [500]  # read, found reversed, not sent again
+
+
+def test_reversal_refused_in_transit_is_sent_again(po, fast_sandbox, client_info):
+    voucher = po.create_outgoing_invoice_voucher(
+        voucher_body(po, invoice_no="300021", reference="bitnet-invoice-300021")
+    )
+    fast_sandbox.clear_requests()
+    fast_sandbox.faults(status=503, count=1, method="POST", path="^/Vouchers/Reverse/")
+    po.lookup_patience = 0.3
+
+    po.reverse_outgoing_invoice_voucher(voucher["Id"])
+
+    assert po.get_outgoing_invoice_voucher(voucher["Id"])["IsReversed"] is True
+    posts = [c["status"] for c in api_log(fast_sandbox, method="POST")]
+    assert posts == [503, 202]
