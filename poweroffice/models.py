@@ -20,6 +20,11 @@ class Connection(models.Model):
     client_key_last4 = models.CharField(max_length=4, blank=True)
     client_name = models.CharField("klient i PowerOffice", max_length=200, blank=True)
     client_id = models.CharField(max_length=64, blank=True)
+    # Known when the client was connected through "Koble til PowerOffice" (PowerOffice's
+    # onboarding names it); GET /ClientIntegrationInformation does not.
+    client_org_number = models.CharField(
+        "organisasjonsnr. i PowerOffice", max_length=20, blank=True
+    )
     subscriptions = models.JSONField(default=list, blank=True)
     privileges = models.JSONField(default=list, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

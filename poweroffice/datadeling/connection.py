@@ -129,8 +129,12 @@ def connection_store_client_key(
     client_key: str,
     actor: User | None = None,
     area: str = AuditArea.DATADELING,
+    org_number: str = "",
 ) -> VerifyResult:
     """Verify ``client_key`` and, only if PowerOffice accepts it, store it encrypted.
+
+    ``org_number``: the client's organisation number where PowerOffice named it (onboarding);
+    without it one already known is kept for the same client and forgotten for another.
 
     A rejected key leaves the stored key (if any) untouched, so a typo never disconnects a
     working subgroup. A stored key is recorded in Datadeling's Endringslogg by its last four
@@ -158,6 +162,8 @@ def connection_store_client_key(
     with transaction.atomic():
         connection.client_key_encrypted = encrypt_secret(client_key)
         connection.client_key_last4 = mask_secret(client_key)
+        if org_number or connection.client_id != result.client_id:
+            connection.client_org_number = org_number
         connection.client_name = result.client_name
         connection.client_id = result.client_id
         connection.subscriptions = result.subscriptions

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from bitnet.identifiers import org_number_format
 from poweroffice.client.errors import PowerOfficeError
 from poweroffice.crypto import SecretUnreadable
 from poweroffice.datadeling.connection import NotConnected, connection_client
@@ -82,7 +83,12 @@ def _identity(report: ConnectionReport, connection: Connection, info: dict[str, 
             "klientnøkkelen fra den under Administrasjon > Datadeling.",
         )
     else:
-        report.add(True, f"Klientnøkkelen virker og åpner «{name}» (klient-ID {client_id}).")
+        org = (
+            f", org.nr. {org_number_format(connection.client_org_number)}"
+            if connection.client_org_number and connection.client_id == client_id
+            else ""
+        )
+        report.add(True, f"Klientnøkkelen virker og åpner «{name}» (klient-ID {client_id}{org}).")
 
 
 def _capabilities(report: ConnectionReport, connection: Connection, info: dict[str, Any]) -> None:

@@ -157,7 +157,10 @@ def onboarding_confirm(
                 raise OnboardingError("Velg en undergruppe for hver klient.")
             connection, _ = Connection.objects.get_or_create(subgroup=subgroup)
             result = connection_store_client_key(
-                connection=connection, client_key=decrypt_secret(clients[index]["key"]), actor=actor
+                connection=connection,
+                client_key=decrypt_secret(clients[index]["key"]),
+                actor=actor,
+                org_number=clients[index]["org"],
             )
             if not result.ok:
                 raise OnboardingError(f"{clients[index]['name']}: {result.message}")

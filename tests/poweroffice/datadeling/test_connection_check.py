@@ -83,3 +83,19 @@ def test_key_save_says_a_missing_privilege_at_once(sandbox, sandbox_settings, su
     connection.save()
     result = connection_store_client_key(connection=connection, client_key=key)
     assert MISSING_INVOICE in result.message
+
+
+def test_org_number_is_kept_for_the_same_client_and_forgotten_for_another(oslo, sandbox):
+    connection, key = oslo
+    Connection.objects.filter(pk=connection.pk).update(client_org_number="916800002")
+    connection.refresh_from_db()
+
+    assert connection_store_client_key(connection=connection, client_key=key).ok
+    connection.refresh_from_db()
+    assert connection.client_org_number == "916800002"
+
+    other = sandbox.create_client("Hansen Drammen AS")["client_key"]
+    assert connection_store_client_key(connection=connection, client_key=other).ok
+    connection.refresh_from_db()
+    assert connection.client_name == "Hansen Drammen AS"
+    assert connection.client_org_number == ""

@@ -49,6 +49,12 @@ def test_two_clients_mapped_by_org_number_then_name(sandbox, sandbox_settings):
         request=request, agency=agency, mapping={0: east.pk, 1: west.pk}, actor=None
     )
     assert sorted(c.client_name for c in connections) == ["Byrå Vest AS", "Byrå Øst AS"]
+    # The connection remembers the client it was verified against, organisation number too.
+    remembered = {c.client_name: (c.client_id, c.client_org_number) for c in connections}
+    assert remembered == {
+        "Byrå Øst AS": (str(one["client_id"]), "911111111"),
+        "Byrå Vest AS": (str(two["client_id"]), "922222222"),
+    }
     stored = decrypt_secret(Connection.objects.get(subgroup=east).client_key_encrypted)
     assert stored == one["client_key"]
     with pytest.raises(services.OnboardingError):  # replay: the state is single-use

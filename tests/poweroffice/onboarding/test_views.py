@@ -22,7 +22,7 @@ def _approved_return(client, sandbox, client_ids):
 
 
 def test_connect_through_the_pages(client, admin_a, subgroup_a, sandbox, sandbox_settings):
-    po = sandbox.create_client("Hansen Oslo", organization_no="911111111")
+    po = sandbox.create_client("Hansen Oslo", organization_no="916800002")
     client.force_login(admin_a)
     assert "Koble til PowerOffice" in client.get("/administrasjon/datadeling/").content.decode()
     back = client.get(_approved_return(client, sandbox, [po["client_id"]]))
@@ -35,11 +35,14 @@ def test_connect_through_the_pages(client, admin_a, subgroup_a, sandbox, sandbox
     page = client.get(done["Location"]).content.decode()
     assert subgroup_a.name in page and "Test tilkoblingen" in page
     assert "Klientnøkkelen virker og åpner «Hansen Oslo»" in page
+    assert "org.nr. 916 800 002)" in page
     assert "Forutsetninger" in page and "Egen klientnøkkel" in page
     assert po["client_key"] not in page
     assert Connection.objects.get(subgroup=subgroup_a).prerequisites
     again = client.get(done["Location"])  # shown once
     assert again.status_code == 302
+    datadeling = client.get("/administrasjon/datadeling/").content.decode()
+    assert "klient «Hansen Oslo», org.nr. 916 800 002" in datadeling
 
 
 def test_other_agencys_admin_cannot_finish(
