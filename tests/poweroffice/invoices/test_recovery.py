@@ -342,3 +342,33 @@ def test_export_invoices_command(export_world):
     assert len(world.vouchers()) == 1
     trigger = ExportAttempt.objects.filter(invoice=good).get().trigger
     assert trigger == AttemptTrigger.COMMAND
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_dying_between_claim_and_attempt_leaves_the_invoice_unclaimed(
+    export_world, monkeypatch
+):
+    # The claim and the attempt that records it are one transaction: a process that dies in
+    # between (here: the attempt's INSERT fails) leaves the invoice as it was, never a claim
+    # with no attempt that says what became of it.
+    world = export_world
+    invoice = make_invoice(world)
+    status_before = invoice.export_status
+
+    def dies(**kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(ExportAttempt.objects, "create", dies)
+    with pytest.raises(SystemExit):
+        invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.BATCH)
+    monkeypatch.undo()
+
+    invoice.refresh_from_db()
+    assert invoice.export_status == status_before != ExportStatus.EXPORTING
+    assert invoice.export_attempts == 0 and invoice.export_claimed_at is None
+    assert world.vouchers() == []
+    result = invoice_export(invoice_id=invoice.pk, trigger=AttemptTrigger.BATCH)
+    assert result.outcome == "exported"
+    assert list(
+        ExportAttempt.objects.filter(invoice=invoice).values_list("outcome", flat=True)
+    ) == ["success"]
