@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from accounting.models import ExportStatus, Invoice, InvoiceKind, PaymentStatus
 from accounting.money import ORE
@@ -64,6 +64,7 @@ def payment_status_for(
     total: Decimal,
     is_reversed: bool,
     credited: Decimal = Decimal(0),
+    credit_open: Decimal = Decimal(0),
 ) -> str:
     """Paid (Balance 0), partly paid (0 < Balance < total), unpaid, or reversed.
 
@@ -76,7 +77,9 @@ def payment_status_for(
     if balance is None:
         return PaymentStatus.UNKNOWN
     if credited and total:
-        return _credited_status(balance=balance, total=total, credited=credited)
+        return _credited_status(
+            balance=balance, total=total, credited=credited, credit_open=credit_open
+        )
     if balance == 0:
         return PaymentStatus.PAID
     if total == 0:
@@ -88,17 +91,24 @@ def payment_status_for(
     return PaymentStatus.UNPAID
 
 
-def _credited_status(*, balance: Decimal, total: Decimal, credited: Decimal) -> str:
+def _credited_status(
+    *, balance: Decimal, total: Decimal, credited: Decimal, credit_open: Decimal
+) -> str:
     """An invoice our credit notes (``credited``, their amount) settle in whole or in part.
 
     PowerOffice matches a credit note with its invoice at once, so Balance 0 alone does not say
     "paid": fully credited is "Kreditert"; credited in part with the rest paid is "Betalt" (the
     credited part stays on the invoice page); credited in part with the rest open is
     "Delvis kreditert".
+
+    What is left to pay is the invoice's balance plus what its credit notes still have open
+    (``credit_open``, zero or negative): a credit note PowerOffice did not match (one that does
+    not cancel the invoice out) stays open beside it, and the customer pays the difference.
     """
     if abs(credited) >= abs(total):
         return PaymentStatus.CREDITED
-    if balance == 0 or (balance > 0) != (total > 0):
+    left = balance + credit_open
+    if left == 0 or (left > 0) != (total > 0):
         return PaymentStatus.PAID
     return PaymentStatus.PARTLY_CREDITED
 
@@ -164,8 +174,15 @@ def _match(
     return invoice
 
 
-def _credited_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
-    """How much our exported credit notes credit each invoice (a positive amount)."""
+@dataclass
+class CreditNote:
+    id: int
+    amount: Decimal  # positive: what it credits
+    balance: Decimal | None  # what PowerOffice has open on it (zero or negative), as last seen
+
+
+def _credit_notes(invoice_ids: list[int]) -> dict[int, list[CreditNote]]:
+    """Our exported credit notes of each invoice (one query)."""
     rows = (
         Invoice.objects.filter(
             kind=InvoiceKind.CREDIT_NOTE,
@@ -173,27 +190,52 @@ def _credited_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
             export_status=ExportStatus.EXPORTED,
         )
         .exclude(payment_status=PaymentStatus.REVERSED)
-        .values("credited_invoice_id")
-        .annotate(total=Sum("gross_total"))
+        .values_list("credited_invoice_id", "id", "gross_total", "balance")
     )
-    return {r["credited_invoice_id"]: abs(r["total"] or Decimal(0)) for r in rows}
+    notes: dict[int, list[CreditNote]] = {}
+    for invoice_id, note_id, total, balance in rows:
+        notes.setdefault(invoice_id, []).append(CreditNote(note_id, abs(total), balance))
+    return notes
 
 
-def _observe(
-    invoice: Invoice, obs: Observation, checked_at: dt.datetime, credited: Decimal
-) -> None:
+def _credit_state(notes: list[CreditNote], seen: dict[int, Invoice]) -> tuple[Decimal, Decimal]:
+    """(credited, still open on the credit notes), with this page's balances where it has them."""
+    credited = sum((n.amount for n in notes), Decimal(0))
+    still_open = Decimal(0)
+    for note in notes:
+        balance = seen[note.id].balance if note.id in seen else note.balance
+        if balance is not None and balance < 0:
+            still_open += balance
+    return credited, still_open
+
+
+def _observe(invoice: Invoice, obs: Observation, checked_at: dt.datetime) -> None:
     if _is_newer(obs, invoice):
         status = payment_status_for(
-            balance=obs.balance,
-            total=invoice.gross_total,
-            is_reversed=obs.is_reversed,
-            credited=credited,
+            balance=obs.balance, total=invoice.gross_total, is_reversed=obs.is_reversed
         )
         if status != PaymentStatus.UNKNOWN:
             invoice.payment_status = status
             invoice.balance = obs.balance
             invoice.balance_changed_at = obs.changed_at
     invoice.payment_checked_at = checked_at
+
+
+def _credited_again(invoice: Invoice, notes: list[CreditNote], seen: dict[int, Invoice]) -> None:
+    """The status of an invoice with credit notes, from its balance and theirs."""
+    if invoice.balance is None or invoice.payment_status in (
+        PaymentStatus.UNKNOWN,
+        PaymentStatus.REVERSED,
+    ):
+        return
+    credited, still_open = _credit_state(notes, seen)
+    invoice.payment_status = payment_status_for(
+        balance=invoice.balance,
+        total=invoice.gross_total,
+        is_reversed=False,
+        credited=credited,
+        credit_open=still_open,
+    )
 
 
 def payments_apply(
@@ -225,7 +267,7 @@ def payments_apply(
         )
         by_voucher = {i.external_voucher_id.lower(): i for i in invoices if i.external_voucher_id}
         by_number = {i.number: i for i in invoices}
-        credited = _credited_amounts([i.pk for i in invoices])
+        credit_notes = _credit_notes([i.pk for i in invoices])
         touched: dict[int, Invoice] = {}
         before: dict[int, State] = {}
         for obs in observations:
@@ -235,7 +277,11 @@ def payments_apply(
             if invoice.pk not in touched:
                 touched[invoice.pk] = invoice
                 before[invoice.pk] = _state(invoice)
-            _observe(invoice, obs, checked_at, credited.get(invoice.pk, Decimal(0)))
+            _observe(invoice, obs, checked_at)
+        # Once the page is applied: an invoice and its credit notes may come in any order.
+        for invoice in touched.values():
+            if invoice.pk in credit_notes:
+                _credited_again(invoice, credit_notes[invoice.pk], touched)
         changed = [i for pk, i in touched.items() if _state(i) != before[pk]]
         unchanged = [pk for pk, i in touched.items() if _state(i) == before[pk]]
         if unchanged:

@@ -135,9 +135,14 @@ def _set_config(state: SandboxState, body: dict) -> None:
             "token_lifetime",
             "read_lag_ms",
             "empty_list_404",
+            "credit_matching",
         ),
         "config key(s)",
     )
+    if "credit_matching" in body:
+        if body["credit_matching"] not in ("settle", "exact"):
+            raise bad('credit_matching must be "settle" or "exact".')
+        state.config["credit_matching"] = body["credit_matching"]
     if "empty_list_404" in body:
         if not isinstance(body["empty_list_404"], bool):
             raise bad("empty_list_404 must be true or false.")

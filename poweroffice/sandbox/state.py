@@ -91,6 +91,11 @@ class SandboxState:
             "read_lag_ms": read_lag_ms,
             # Answer 404 instead of 204 for "none found" where the contract declares it.
             "empty_list_404": False,
+            # How a credit note's CustomMatchingReference is matched: "settle" (as much of the
+            # invoice's open balance as the credit note covers) or "exact" (only an entry of
+            # exactly the opposite open amount; a partial credit note stays open beside its
+            # invoice). The contract's "opposite amount" reads either way.
+            "credit_matching": "settle",
         }
         self.config = dict(self.defaults)
         self.clients: dict[str, dict] = {}

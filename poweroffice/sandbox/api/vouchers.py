@@ -592,16 +592,21 @@ def _match_at_once(ctx: Ctx, entry: dict) -> None:
 
     A credit note carrying its invoice's reference settles as much of the invoice's open balance
     as it covers: a full credit leaves both with Balance 0; a partial one leaves the rest of the
-    invoice open, and the credit note's matched part at 0. Both entries share one MatchId.
+    invoice open, and the credit note's matched part at 0. Both entries share one MatchId. With
+    the config's ``credit_matching`` "exact", only an entry of exactly the opposite open amount
+    is matched, and a partial credit note stays open beside its invoice.
     """
     reference = entry.get("CustomMatchingReference")
     amount = money(entry["Balance"])
     if not reference or amount == 0:
         return
+    exact = ctx.state.config.get("credit_matching") == "exact"
     for other in records(ctx.client, "outgoinginvoices"):
         if not _is_open_against(other, entry, reference, amount):
             continue
         balance = money(other["Balance"])
+        if exact and balance != -amount:
+            continue  # only entries that cancel out are matched
         settled = min(abs(balance), abs(amount))
         if settled == 0:
             continue

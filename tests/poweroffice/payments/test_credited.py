@@ -137,3 +137,70 @@ def test_betalingssjekk_counts_invoices_by_status_with_the_credited_ones(
     assert counts == {"paid": "2", "credited": "1", "partly_credited": "1", "unpaid": "1"}
     assert "Kreditert: <strong>1</strong>" in page
     assert "Delvis kreditert: <strong>1</strong>" in page
+
+
+# --- when PowerOffice matches only entries that cancel out ---------------------------------------
+# The contract's "opposite amount" may mean exactly opposite: then a partial credit note stays
+# open beside its invoice, and what is left to pay is the sum of both balances.
+
+
+@pytest.fixture
+def exact(po):
+    po.sandbox.config(credit_matching="exact")
+    return po
+
+
+def test_exact_matching_partial_credit_stays_open_and_the_invoice_is_partly_credited(
+    exact, subgroup_a
+):
+    invoice = exact.new_exported("1250.00", matching=True)
+    credit = exact.new_exported(
+        "-500.00", matching=True, kind=InvoiceKind.CREDIT_NOTE, credited=invoice
+    )
+    assert _balance(exact, invoice) == D("1250.00") and _balance(exact, credit) == D("-500.00")
+
+    assert payments_sync(subgroup=subgroup_a).success
+
+    invoice.refresh_from_db()
+    assert (invoice.payment_status, invoice.balance) == (
+        PaymentStatus.PARTLY_CREDITED,
+        D("1250.00"),
+    )
+
+
+def test_exact_matching_partial_credit_with_the_rest_paid_is_paid(exact, subgroup_a):
+    invoice = exact.new_exported("1250.00", matching=True)
+    exact.new_exported("-500.00", matching=True, kind=InvoiceKind.CREDIT_NOTE, credited=invoice)
+    assert payments_sync(subgroup=subgroup_a).success
+
+    exact.pay(invoice, "750.00")  # the customer pays what the credit note left to pay
+    run = payments_sync(subgroup=subgroup_a)
+
+    assert run.success, run.error
+    invoice.refresh_from_db()
+    # PowerOffice still shows 500 open on the invoice and -500 on the credit note: nothing to pay.
+    assert (invoice.payment_status, invoice.balance) == (PaymentStatus.PAID, D("500.00"))
+
+
+def test_exact_matching_credit_and_payment_seen_in_one_check_is_paid(exact, subgroup_a):
+    invoice = exact.new_exported("1250.00", matching=True)
+    exact.new_exported("-500.00", matching=True, kind=InvoiceKind.CREDIT_NOTE, credited=invoice)
+    exact.pay(invoice, "750.00")  # before the first payment check sees either
+
+    assert payments_sync(subgroup=subgroup_a).success
+
+    invoice.refresh_from_db()
+    assert invoice.payment_status == PaymentStatus.PAID
+
+
+def test_exact_matching_full_credit_is_credited(exact, subgroup_a):
+    invoice = exact.new_exported("1250.00", matching=True)
+    credit = exact.new_exported(
+        "-1250.00", matching=True, kind=InvoiceKind.CREDIT_NOTE, credited=invoice
+    )
+    assert _balance(exact, invoice) == D("0.00") == _balance(exact, credit)
+
+    assert payments_sync(subgroup=subgroup_a).success
+
+    invoice.refresh_from_db()
+    assert invoice.payment_status == PaymentStatus.CREDITED
