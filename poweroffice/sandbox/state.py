@@ -83,7 +83,7 @@ class SandboxState:
         state_file: str | None = None,
     ):
         self.lock = threading.RLock()
-        self.defaults = {
+        self.defaults: dict[str, Any] = {
             "rate_limit": rate_limit,
             "latency_ms": latency_ms,
             "latency_jitter_ms": latency_jitter_ms,
