@@ -75,3 +75,35 @@ def test_datadeling_in_the_browser(
     connection.refresh_from_db()
     assert not connection.include_department
     assert decrypt_secret(connection.client_key_encrypted) == key
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_connected_subgroup_fits_the_screen(
+    browser_login, admin_a, subgroup_a, sandbox, sandbox_settings, width
+):
+    # The longest things on the card: the "Tilkoblet «…»" badge and the stored key's line.
+    from poweroffice.datadeling.connection import (
+        connection_for_subgroup,
+        connection_store_client_key,
+    )
+
+    key = sandbox.create_client("Minnehagen Begravelsesbyrå Oslo AS")["client_key"]
+    connection = connection_for_subgroup(subgroup_a)
+    connection.enabled = True
+    connection.save()
+    assert connection_store_client_key(connection=connection, client_key=key).ok
+    Connection.objects.filter(pk=connection.pk).update(client_org_number="916800002")
+    page = browser_login(admin_a)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(page.base + "/administrasjon/datadeling/")
+
+    stored = page.locator(f"#undergruppe-{subgroup_a.pk} [data-testid=stored-key]").inner_text()
+    assert "klient «Minnehagen Begravelsesbyrå Oslo AS», org.nr. 916 800 002" in stored
+    badge = page.locator(f"#undergruppe-{subgroup_a.pk} .badge-green").first
+    assert badge.inner_text() == "Tilkoblet «Minnehagen Begravelsesbyrå Oslo AS»"
+    page.screenshot(path=str(SHOTS / f"datadeling-tilkoblet-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    card = page.locator(f"#undergruppe-{subgroup_a.pk}").bounding_box()
+    box = badge.bounding_box()
+    assert card is not None and box is not None
+    assert box["x"] + box["width"] <= card["x"] + card["width"]
