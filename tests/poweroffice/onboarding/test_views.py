@@ -42,7 +42,7 @@ def test_connect_through_the_pages(client, admin_a, subgroup_a, sandbox, sandbox
     again = client.get(done["Location"])  # shown once
     assert again.status_code == 302
     datadeling = client.get("/administrasjon/datadeling/").content.decode()
-    assert "klient «Hansen Oslo», org.nr. 916 800 002" in datadeling
+    assert 'klient «Hansen Oslo», <span class="nowrap">org.nr. 916 800 002</span>' in datadeling
 
 
 def test_other_agencys_admin_cannot_finish(
