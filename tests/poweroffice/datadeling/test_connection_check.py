@@ -16,16 +16,6 @@ MISSING_INVOICE = (
 )
 
 
-@pytest.fixture
-def oslo(sandbox, sandbox_settings, subgroup_a):
-    key = sandbox.create_client("Hansen Oslo AS")["client_key"]
-    connection = connection_for_subgroup(subgroup_a)
-    connection.enabled = True
-    connection.save()
-    assert connection_store_client_key(connection=connection, client_key=key).ok
-    return connection, key
-
-
 def test_button_names_a_missing_invoice_privilege_and_what_to_do(client, admin_a, oslo, sandbox):
     connection, key = oslo
     sandbox.patch_client(key, remove_privileges=["OutgoingInvoiceVoucher_Full"])

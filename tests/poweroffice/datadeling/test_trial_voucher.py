@@ -4,22 +4,17 @@ reversed in PowerOffice's demo environment or the sandbox, never in production."
 import pytest
 from django.core.management import CommandError, call_command
 
-from poweroffice.datadeling.connection import connection_for_subgroup, connection_store_client_key
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def oslo(sandbox, sandbox_settings, subgroup_a):
-    key = sandbox.create_client("Hansen Oslo AS")["client_key"]
-    connection = connection_for_subgroup(subgroup_a)
-    connection.enabled = True
-    connection.save()
-    assert connection_store_client_key(connection=connection, client_key=key).ok
+def with_article(oslo, sandbox, subgroup_a):
+    """The connected subgroup, with an article for the test voucher and a clean request log."""
     ArticleFactory(agency=subgroup_a.agency, name="Kiste")
     sandbox.clear_requests()
-    return connection, key
+    return oslo
 
 
 def _trial(connection) -> None:
@@ -28,8 +23,8 @@ def _trial(connection) -> None:
     )
 
 
-def test_posts_one_voucher_and_reverses_it(oslo, sandbox, capsys):
-    connection, key = oslo
+def test_posts_one_voucher_and_reverses_it(with_article, sandbox, capsys):
+    connection, key = with_article
 
     _trial(connection)
 
@@ -51,8 +46,8 @@ def test_posts_one_voucher_and_reverses_it(oslo, sandbox, capsys):
     assert [r["status"] for r in reversals] == [202]
 
 
-def test_second_run_reuses_the_test_customer(oslo, sandbox):
-    connection, key = oslo
+def test_second_run_reuses_the_test_customer(with_article, sandbox):
+    connection, key = with_article
 
     _trial(connection)
     _trial(connection)
@@ -62,8 +57,8 @@ def test_second_run_reuses_the_test_customer(oslo, sandbox):
     assert [v["IsReversed"] for v in sandbox.data(key, "vouchers")] == [True, True]
 
 
-def test_refused_against_production_before_any_request(oslo, sandbox, settings):
-    connection, _ = oslo
+def test_refused_against_production_before_any_request(with_article, sandbox, settings):
+    connection, _ = with_article
     settings.POWEROFFICE_API_URL = "https://goapi.poweroffice.net/v2"
     settings.POWEROFFICE_TOKEN_URL = "https://goapi.poweroffice.net/OAuth/Token"
 
@@ -73,8 +68,8 @@ def test_refused_against_production_before_any_request(oslo, sandbox, settings):
     assert sandbox.requests_log() == []
 
 
-def test_missing_invoice_privilege_is_said_and_nothing_posted(oslo, sandbox, capsys):
-    connection, key = oslo
+def test_missing_invoice_privilege_is_said_and_nothing_posted(with_article, sandbox, capsys):
+    connection, key = with_article
     sandbox.patch_client(key, remove_privileges=["OutgoingInvoiceVoucher_Full"])
 
     with pytest.raises(CommandError):
@@ -86,8 +81,10 @@ def test_missing_invoice_privilege_is_said_and_nothing_posted(oslo, sandbox, cap
     assert sandbox.requests_log(method="POST") == []
 
 
-def test_voucher_that_cannot_be_reversed_is_named_for_manual_reversal(oslo, sandbox, capsys):
-    connection, key = oslo
+def test_voucher_that_cannot_be_reversed_is_named_for_manual_reversal(
+    with_article, sandbox, capsys
+):
+    connection, key = with_article
     sandbox.patch_client(key, remove_privileges=["YearEndVoucher_Full"])
 
     with pytest.raises(CommandError):
@@ -101,12 +98,8 @@ def test_voucher_that_cannot_be_reversed_is_named_for_manual_reversal(oslo, sand
     )
 
 
-def test_an_article_is_needed(sandbox, sandbox_settings, subgroup_a, capsys):
-    key = sandbox.create_client("Hansen Oslo AS")["client_key"]
-    connection = connection_for_subgroup(subgroup_a)
-    connection.enabled = True
-    connection.save()
-    assert connection_store_client_key(connection=connection, client_key=key).ok
+def test_an_article_is_needed(oslo, sandbox, capsys):
+    connection, key = oslo
 
     with pytest.raises(CommandError):
         _trial(connection)
